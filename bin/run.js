@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Runs one entry point: the TypeScript source through tsx when it is installed (development),
+// otherwise the compiled JavaScript in dist/ (the production image has no dev dependencies).
+const path = require('node:path');
+const fs = require('node:fs');
+
+const entry = process.argv[2];
+if (!entry) {
+  console.error('usage: node bin/run.js <entry without extension>, e.g. services/gateway/main');
+  process.exit(2);
+}
+const root = path.join(__dirname, '..');
+let useSource = false;
+try {
+  require.resolve('tsx/cjs', { paths: [root] });
+  useSource = fs.existsSync(path.join(root, `${entry}.ts`));
+} catch {
+  useSource = false;
+}
+if (useSource) {
+  require(require.resolve('tsx/cjs', { paths: [root] }));
+  require(path.join(root, `${entry}.ts`));
+} else {
+  require(path.join(root, 'dist', `${entry}.js`));
+}

@@ -1,0 +1,31 @@
+import type { Context } from 'koa';
+import type { Caller, GatewayDeps } from '../deps';
+import type { Handlers } from '../http/openapi-router';
+import { listMyBookings, requestBooking, requestBookingAction, RequestHeaders } from './booking.service';
+import type { Reply } from './submit';
+
+const headersOf = (ctx: Context): RequestHeaders => ({ prefer: ctx.get('Prefer') || undefined, idempotencyKey: ctx.get('Idempotency-Key') || undefined });
+
+function send(ctx: Context, reply: Reply) {
+  ctx.status = reply.status;
+  if (reply.headers) ctx.set(reply.headers);
+  ctx.body = reply.body;
+}
+
+export function bookingHandlers(deps: GatewayDeps): Handlers {
+  const caller = (ctx: Context) => ctx.state.user as Caller;
+  return {
+    async bookSeats(ctx) {
+      send(ctx, await requestBooking(deps, caller(ctx), ctx.state.params.id, ctx.request.body as any, headersOf(ctx)));
+    },
+    async cancelBooking(ctx) {
+      send(ctx, await requestBookingAction(deps, caller(ctx), 'cancel', ctx.state.params.id, headersOf(ctx)));
+    },
+    async confirmBooking(ctx) {
+      send(ctx, await requestBookingAction(deps, caller(ctx), 'confirm', ctx.state.params.id, headersOf(ctx)));
+    },
+    async listMyBookings(ctx) {
+      ctx.body = await listMyBookings(caller(ctx), ctx.state.query);
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import { Booking } from '../../../shared/db/models';
+import { AppError, badRequest, conflict, forbidden, notFound } from '../../../shared/errors';
+import type { BookJob, BookingActionJob } from '../../../shared/queue/jobs';
+import { waitingRoomPriority } from '../../../shared/queue/producer';
+import { seatLabel } from '../../../shared/seating/layout';
+import type { ShowFacts } from '../catalog/show-cache';
+import type { Caller, GatewayDeps } from '../deps';
+import { parsePrefer } from './prefer';
+import { bodyHash, newRequestId } from './request-ids';
+import { Reply, submit } from './submit';
+
+export interface BookBody {
+  seat_number?: number;
+  seat_numbers?: number[];
+  quantity?: number;
+  allow_split?: boolean;
+  hold?: boolean;
+}
+
+export interface RequestHeaders {
+  prefer?: string;
+  idempotencyKey?: string;
+}
+
+/** Everything the gateway can tell before enqueueing: 404, 409 started or sold out, 425 too early, 400 seats. */
+function assertBookable(show: ShowFacts | undefined, seats: number[] | undefined, now: number, prequeueSeconds: number): ShowFacts {
+  if (!show) throw notFound('Show');
+  if (show.date_time.getTime() <= now) throw conflict('SHOW_STARTED', 'The show has already started');
+  if (show.sales_open_at && show.sales_open_at.getTime() - prequeueSeconds * 1000 > now) {
+    const opensIn = Math.ceil((show.sales_open_at.getTime() - prequeueSeconds * 1000 - now) / 1000);
+    throw new AppError(425, 'TOO_EARLY', `The waiting room opens ${prequeueSeconds}s before sales open at ${show.sales_open_at.toISOString()}`,
+      { sales_open_at: show.sales_open_at.toISOString(), waiting_room_opens_in_seconds: opensIn }, { 'Retry-After': String(opensIn) });
+  }
+  const outOfRange = (seats ?? []).filter((s) => s > show.total_seats);
+  if (outOfRange.length) throw badRequest(`Seats must be between 1 and ${show.total_seats}`, { seats: outOfRange });
+  if (show.available <= 0) throw conflict('SOLD_OUT', 'The show is sold out');
+  return show;
+}
+
+/** POST /shows/:id/book: checks, then enqueues on the show's queue and awaits or answers 202. */
+export async function requestBooking(deps: GatewayDeps, caller: Caller, showId: number, body: BookBody, headers: RequestHeaders): Promise<Reply> {
+  const seats = body.seat_numbers ?? (body.seat_number !== undefined ? [body.seat_number] : undefined);
+  const now = Date.now();
+  const show = assertBookable(await deps.shows.get(showId), seats, now, deps.cfg.PREQUEUE_SECONDS);
+  const requestId = newRequestId(showId, caller.id, headers.idempotencyKey);
+  const job: BookJob = {
+    type: 'book', request_id: requestId, user_id: caller.id, show_id: showId,
+    ...(seats ? { seats } : { quantity: body.quantity, allow_split: body.allow_split ?? false }),
+    hold: body.hold ?? false, created_at: new Date(now).toISOString(), body_hash: bodyHash('book', showId, body),
+  };
+  const inWaitingRoom = show.sales_open_at !== null && show.sales_open_at.getTime() > now;
+  const prefer = parsePrefer(headers.prefer);
+  return submit(deps, job, {
+    idempotencyKey: headers.idempotencyKey,
+    waitSeconds: inWaitingRoom || prefer.respondAsync ? 0 : prefer.wait ?? deps.cfg.BOOK_WAIT_SECONDS,
+    jobOptions: inWaitingRoom
+      ? { delay: show.sales_open_at!.getTime() - now, priority: waitingRoomPriority(show.shuffle_seed, requestId) }
+      : undefined,
+  });
+}
+
+/** POST /bookings/:id/cancel and /confirm: ownership and state checks, then the show's queue. */
+export async function requestBookingAction(deps: GatewayDeps, caller: Caller, type: 'cancel' | 'confirm', bookingId: number, headers: RequestHeaders): Promise<Reply> {
+  const booking = await Booking.query().findById(bookingId);
+  if (!booking) throw notFound('Booking');
+  if (booking.user_id !== caller.id) throw forbidden('This booking belongs to someone else');
+  if (type === 'cancel' && !['booked', 'held'].includes(booking.status)) {
+    throw conflict('ALREADY_CANCELLED', `Booking is already ${booking.status}`, { status: booking.status });
+  }
+  if (type === 'confirm' && booking.status !== 'held') {
+    if (booking.status === 'expired') throw conflict('HOLD_EXPIRED', 'The hold has expired');
+    throw conflict('NOT_HELD', `Booking is ${booking.status}, not held`, { status: booking.status });
+  }
+  const job: BookingActionJob = {
+    type, request_id: newRequestId(booking.show_id, caller.id, headers.idempotencyKey), user_id: caller.id,
+    show_id: booking.show_id, booking_id: bookingId, created_at: new Date().toISOString(), body_hash: bodyHash(type, bookingId, null),
+  };
+  const prefer = parsePrefer(headers.prefer);
+  return submit(deps, job, { idempotencyKey: headers.idempotencyKey, waitSeconds: prefer.respondAsync ? 0 : prefer.wait ?? deps.cfg.BOOK_WAIT_SECONDS });
+}
+
+/** GET /my-bookings: newest first, with show and movie fields. */
+export async function listMyBookings(caller: Caller, page: { limit: number; offset: number }) {
+  const base = Booking.query().where('bookings.user_id', caller.id);
+  const [rows, total] = await Promise.all([
+    base.clone().joinRelated('show.movie')
+      .select('bookings.*', 'show.screen_name', 'show.date_time as show_date_time', 'show.row_lengths', 'show:movie.id as movie_id', 'show:movie.title as movie_title')
+      .orderBy([{ column: 'bookings.created_at', order: 'desc' }, { column: 'bookings.id', order: 'desc' }])
+      .limit(page.limit).offset(page.offset),
+    base.clone().resultSize(),
+  ]);
+  const items = rows.map((r: any) => ({
+    id: r.id, show_id: r.show_id, seat_number: r.seat_number, seat_label: seatLabel(r.row_lengths, r.seat_number) ?? String(r.seat_number),
+    status: r.status, hold_expires_at: r.hold_expires_at, created_at: r.created_at, cancelled_at: r.cancelled_at,
+    screen_name: r.screen_name, show_date_time: r.show_date_time, movie_id: r.movie_id, movie_title: r.movie_title,
+  }));
+  return { items, total, ...page };
+}

@@ -1,0 +1,75 @@
+import type { JobsOptions } from 'bullmq';
+import { AppError } from '../../../shared/errors';
+import type { ClientJob, Outcome } from '../../../shared/queue/jobs';
+import { queuePrefix } from '../../../shared/queue/names';
+import type { GatewayDeps } from '../deps';
+import { JobView, storedOutcome, viewOfOutcome, viewOfQueuedJob } from '../jobs/job-view';
+import { idempotencyHash } from './request-ids';
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+const FAILURE_STATUS: Record<string, number> = { NOT_FOUND: 404, INVALID_SEAT: 400, INTERNAL: 503 };
+const IDEMPOTENCY_TTL_SECONDS = 2 * 24 * 3600;
+
+/** How a finished request is answered: 201/200 with the job, or its failure in the error shape. */
+export function replyForOutcome(o: Outcome | JobView): Reply {
+  const view = 'position' in o ? o : viewOfOutcome(o);
+  if (view.status === 'completed') return { status: view.type === 'book' ? 201 : 200, body: view };
+  const err = view.error ?? { code: 'INTERNAL', message: 'Unknown failure' };
+  const details = { job_id: view.id, ...(err.details && typeof err.details === 'object' ? err.details : {}) };
+  return { status: FAILURE_STATUS[err.code] ?? 409, body: { error: { code: err.code, message: err.message, details } } };
+}
+
+const accepted = (view: JobView): Reply => ({ status: 202, body: view, headers: { Location: `/jobs/${view.id}` } });
+
+/**
+ * A keyed request claims its Idempotency-Key once (SET NX). A later request with the same key
+ * and the same body is the same request; with another body it is refused with 422.
+ */
+async function claimKey(deps: GatewayDeps, job: ClientJob, key: string): Promise<void> {
+  const slot = `${queuePrefix()}:idem:${idempotencyHash(job.user_id, key)}`;
+  const mine = `${job.request_id}|${job.body_hash}`;
+  const prior = await deps.redis.set(slot, mine, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX', 'GET');
+  if (prior !== null && prior !== mine) {
+    throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request');
+  }
+}
+
+export interface SubmitOptions {
+  idempotencyKey?: string;
+  /** Seconds to wait for the outcome; 0 answers 202 at once. */
+  waitSeconds: number;
+  jobOptions?: JobsOptions;
+}
+
+/** Puts a request on its show's queue (once, whatever the retries) and waits for the outcome or answers 202. */
+export async function submit(deps: GatewayDeps, job: ClientJob, opts: SubmitOptions): Promise<Reply> {
+  if (opts.idempotencyKey) {
+    await claimKey(deps, job, opts.idempotencyKey);
+    const done = await storedOutcome(job.request_id);
+    if (done) return replyForOutcome(done as unknown as Outcome);
+  }
+  const waiting = opts.waitSeconds > 0 ? deps.waiter.wait(job.request_id, opts.waitSeconds * 1000, deps.shutdown) : undefined;
+  try {
+    await deps.queues.add(job.show_id, job, opts.jobOptions);
+  } catch (err) {
+    waiting?.cancel();
+    throw err;
+  }
+  const outcome = waiting ? ((await waiting.promise) ?? (await storedOutcome(job.request_id))) : undefined;
+  if (outcome) return replyForOutcome(outcome as unknown as Outcome);
+  const queued = await viewOfQueuedJob(deps, job.show_id, job.request_id);
+  if (queued) {
+    const { user_id: _owner, ...view } = queued;
+    return view.status === 'failed' ? replyForOutcome(view) : accepted(view);
+  }
+  const finished = await storedOutcome(job.request_id);
+  if (finished) return replyForOutcome(finished as unknown as Outcome);
+  // Queued for sure (the add succeeded) but between states as we looked: the client polls.
+  const pending = viewOfOutcome({ id: job.request_id, type: job.type, show_id: job.show_id, status: 'queued', result: null, error: null, created_at: job.created_at, finished_at: job.created_at });
+  return accepted({ ...pending, finished_at: null });
+}

@@ -1,0 +1,74 @@
+import { Booking, Show } from '../../../shared/db/models';
+import { rowLabel, rowStarts } from '../../../shared/seating/layout';
+
+export type SeatStatus = 'free' | 'booked' | 'held';
+
+export interface SeatMap {
+  show_id: number;
+  total_seats: number;
+  available_seats: number;
+  free: number[];
+  taken: number[];
+  rows: { row: string; seats: { number: number; label: string; status: SeatStatus }[] }[];
+}
+
+/** The seat map of a show, by row, from the active bookings. */
+export async function seatMap(show: Show): Promise<SeatMap> {
+  const active = await Booking.query().where('show_id', show.id).whereIn('status', ['booked', 'held']).select('seat_number', 'status');
+  const status = new Map<number, SeatStatus>(active.map((b) => [b.seat_number, b.status as SeatStatus]));
+  const starts = rowStarts(show.row_lengths);
+  const rows = show.row_lengths.map((len, r) => ({
+    row: rowLabel(r),
+    seats: Array.from({ length: len }, (_, i) => {
+      const number = starts[r] + i;
+      return { number, label: `${rowLabel(r)}${i + 1}`, status: status.get(number) ?? ('free' as SeatStatus) };
+    }),
+  }));
+  const all = rows.flatMap((r) => r.seats);
+  return {
+    show_id: show.id, total_seats: show.total_seats, available_seats: all.filter((s) => s.status === 'free').length,
+    free: all.filter((s) => s.status === 'free').map((s) => s.number),
+    taken: all.filter((s) => s.status !== 'free').map((s) => s.number),
+    rows,
+  };
+}
+
+const TEXT_MARK: Record<SeatStatus, string> = { free: '.', booked: 'X', held: 'h' };
+
+/** One line per row: `A  ..XX.h..` with a legend; the screen is at the top. */
+export function renderText(map: SeatMap): string {
+  const width = Math.max(...map.rows.map((r) => r.seats.length));
+  const lines = [`${' '.repeat(4)}${'SCREEN'.padStart(Math.floor(width / 2) + 3).padEnd(width)}`];
+  for (const r of map.rows) {
+    const seats = r.seats.map((s) => TEXT_MARK[s.status]).join('');
+    const pad = ' '.repeat(Math.floor((width - r.seats.length) / 2));
+    lines.push(`${r.row.padEnd(3)} ${pad}${seats}`);
+  }
+  lines.push('', `. free  X booked  h held   ${map.available_seats}/${map.total_seats} free`);
+  return lines.join('\n') + '\n';
+}
+
+const SVG_FILL: Record<SeatStatus, string> = { free: '#4caf50', booked: '#9e9e9e', held: '#ff9800' };
+
+/** An SVG picture of the seat map: one square per seat, rows centred under the screen. */
+export function renderSvg(map: SeatMap): string {
+  const cell = 14;
+  const width = Math.max(...map.rows.map((r) => r.seats.length));
+  const w = (width + 2) * cell + 20;
+  const h = (map.rows.length + 3) * cell + 30;
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="10">`,
+    `<rect x="${cell * 2}" y="6" width="${width * cell - cell}" height="8" fill="#607d8b"/>`,
+    `<text x="${w / 2}" y="26" text-anchor="middle">SCREEN</text>`,
+  ];
+  map.rows.forEach((r, ri) => {
+    const y = 34 + ri * cell;
+    const offset = ((width - r.seats.length) / 2) * cell;
+    out.push(`<text x="4" y="${y + 10}">${r.row}</text>`);
+    r.seats.forEach((s, i) => {
+      out.push(`<rect x="${cell * 1.5 + offset + i * cell}" y="${y}" width="${cell - 2}" height="${cell - 2}" rx="2" fill="${SVG_FILL[s.status]}"><title>${s.label} ${s.status}</title></rect>`);
+    });
+  });
+  out.push(`<text x="4" y="${h - 6}">green free, grey booked, orange held: ${map.available_seats}/${map.total_seats} free</text>`, '</svg>');
+  return out.join('\n');
+}

@@ -1,0 +1,63 @@
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Config, config } from '../../shared/config';
+import { createDb } from '../../shared/db';
+import { createLogger, Logger } from '../../shared/logger';
+import { ShowQueues } from '../../shared/queue/producer';
+import { ResultWaiter } from '../../shared/queue/results';
+import { createRedis } from '../../shared/redis';
+import { createApp } from './app';
+import { Tokens } from './auth/tokens';
+import { UserDirectory } from './auth/user-directory';
+import { ShowCache } from './catalog/show-cache';
+import type { GatewayDeps } from './deps';
+
+export interface RunningGateway {
+  server: http.Server;
+  port: number;
+  deps: GatewayDeps;
+  /** Graceful stop: no new connections, in-flight requests finish (waiters answer 202), pools close. */
+  close(): Promise<void>;
+}
+
+/** Builds the gateway's dependencies and starts listening on `port` (0 picks a free one). */
+export async function startGateway(opts: { cfg?: Config; port?: number; log?: Logger } = {}): Promise<RunningGateway> {
+  const cfg = opts.cfg ?? config();
+  const log = opts.log ?? createLogger('gateway');
+  const db = createDb(cfg.DATABASE_URL, cfg.DB_POOL_MAX);
+  const redis = createRedis({ blocking: false, name: 'gateway' });
+  const subscriber = createRedis({ blocking: true, name: 'gateway-results' });
+  const stopping = new AbortController();
+  const waiter = new ResultWaiter(subscriber);
+  const shows = new ShowCache();
+  waiter.on('seats', (showId: number, available: number) => shows.seatsLeft(showId, available));
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+  subscriber.on('error', (err) => log.warn({ err: err.message }, 'redis subscriber error'));
+  await waiter.start();
+  const deps: GatewayDeps = {
+    cfg, db, redis, queues: new ShowQueues(redis), waiter, tokens: new Tokens(cfg), users: new UserDirectory(), shows, log,
+    shutdown: stopping.signal,
+  };
+  const app = createApp(deps);
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(opts.port ?? cfg.PORT, resolve));
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port }, 'gateway listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      log.info('gateway stopping');
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      stopping.abort();
+      await drained;
+      await deps.queues.close();
+      await Promise.all([waiter.close(), redis.quit().catch(() => undefined), db.destroy()]);
+      log.info('gateway stopped');
+    })();
+    return closing;
+  };
+  return { server, port, deps, close };
+}

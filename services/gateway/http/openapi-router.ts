@@ -1,0 +1,94 @@
+import Router from '@koa/router';
+import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import type { Context, Middleware, Next } from 'koa';
+import { AppError, badRequest } from '../../../shared/errors';
+import { listOperations, OpenApiDoc, Operation } from '../../../shared/openapi';
+
+export type Handler = (ctx: Context) => Promise<void> | void;
+export type Handlers = Record<string, Handler>;
+
+export interface RouteGuards {
+  /** Verifies the bearer token; sets ctx.state.user. */
+  authenticate: Middleware;
+  /** Checks the caller has the role named by the operation's `x-role`. */
+  requireRole: (role: string) => Middleware;
+}
+
+function makeAjv(doc: OpenApiDoc, coerce: boolean): Ajv2020 {
+  const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true, coerceTypes: coerce });
+  addFormats(ajv);
+  ajv.addSchema({ $id: 'spec', components: doc.components });
+  return ajv;
+}
+
+/** Local refs point into the spec document registered under `spec`. */
+const rebase = (schema: unknown) => JSON.parse(JSON.stringify(schema).replace(/"#\/components\//g, '"spec#/components/'));
+
+export function describeErrors(errors: ErrorObject[] | null | undefined, where: string) {
+  return (errors ?? []).map((e) => {
+    if (e.keyword === 'required') return { field: `${where}${e.instancePath}/${e.params.missingProperty}`, message: 'is required' };
+    if (e.keyword === 'additionalProperties') return { field: `${where}${e.instancePath}/${e.params.additionalProperty}`, message: 'is not allowed' };
+    return { field: `${where}${e.instancePath}`, message: e.message ?? 'is invalid' };
+  });
+}
+
+function paramsSchema(params: any[], location: string) {
+  const chosen = params.filter((p) => p.in === location);
+  return {
+    type: 'object',
+    properties: Object.fromEntries(chosen.map((p) => [location === 'header' ? p.name.toLowerCase() : p.name, rebase(p.schema ?? {})])),
+    required: chosen.filter((p) => p.required).map((p) => (location === 'header' ? p.name.toLowerCase() : p.name)),
+    additionalProperties: location === 'header',
+  };
+}
+
+/** Validates path, query, header and body of one operation against the spec. */
+function validator(op: Operation, coercing: Ajv2020, strict: Ajv2020): Middleware {
+  const checks: [string, ValidateFunction, (ctx: Context) => any, (ctx: Context, v: any) => void][] = [
+    ['path', coercing.compile(paramsSchema(op.parameters, 'path')), (ctx) => ({ ...ctx.params }), (ctx, v) => { ctx.state.params = v; }],
+    ['query', coercing.compile(paramsSchema(op.parameters, 'query')), (ctx) => ({ ...ctx.query }), (ctx, v) => { ctx.state.query = v; }],
+    ['header', strict.compile(paramsSchema(op.parameters, 'header')), (ctx) => ctx.headers, () => undefined],
+  ];
+  const bodySchema = op.op.requestBody?.content?.['application/json']?.schema;
+  const body = bodySchema ? strict.compile(rebase(bodySchema)) : undefined;
+  return async (ctx: Context, next: Next) => {
+    for (const [where, check, read, store] of checks) {
+      const value = read(ctx);
+      if (!check(value)) throw badRequest(`Invalid ${where} parameters`, describeErrors(check.errors, where));
+      store(ctx, value);
+    }
+    if (body) {
+      if (!ctx.is('application/json')) {
+        if (ctx.request.length || ctx.request.type) throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
+        throw badRequest('A JSON body is required');
+      }
+      if (!body(ctx.request.body)) throw badRequest('Invalid body', describeErrors(body.errors, 'body'));
+    }
+    await next();
+  };
+}
+
+/** Builds the router from the spec: every operation gets auth (if `security`), role, validation and its handler. */
+export function buildRouter(doc: OpenApiDoc, handlers: Handlers, guards: RouteGuards): Router {
+  const coercing = makeAjv(doc, true);
+  const strict = makeAjv(doc, false);
+  const router = new Router();
+  const ops = listOperations(doc);
+  const missing = ops.filter((o) => !handlers[o.operationId]).map((o) => o.operationId);
+  const unused = Object.keys(handlers).filter((id) => !ops.some((o) => o.operationId === id));
+  if (missing.length || unused.length) {
+    throw new Error(`Spec and handlers disagree. No handler: [${missing.join(', ')}]; not in spec: [${unused.join(', ')}]`);
+  }
+  for (const op of ops) {
+    const chain: Middleware[] = [];
+    chain.push(async (ctx, next) => { ctx.state.operationId = op.operationId; ctx.state.route = op.path; await next(); });
+    if (op.op.security?.length) chain.push(guards.authenticate);
+    if (op.op['x-role']) chain.push(guards.requireRole(op.op['x-role']));
+    chain.push(validator(op, coercing, strict));
+    const handler = handlers[op.operationId];
+    chain.push(async (ctx) => { await handler(ctx); });
+    router[op.method](op.operationId, op.koaPath, ...chain);
+  }
+  return router;
+}

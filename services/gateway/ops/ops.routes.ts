@@ -1,0 +1,44 @@
+import { koaSwagger } from 'koa2-swagger-ui';
+import type { Context, Next } from 'koa';
+import { loadSpec } from '../../../shared/openapi';
+import type { GatewayDeps } from '../deps';
+import type { Handlers } from '../http/openapi-router';
+import { metricsRegistry } from '../../../shared/metrics';
+
+/** Checks each dependency with a short timeout; `ok` or the error text. */
+export async function readiness(deps: Pick<GatewayDeps, 'db' | 'redis'>): Promise<{ ready: boolean; checks: Record<string, string> }> {
+  const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1500))]);
+  const [pg, redis] = await Promise.allSettled([within(deps.db.raw('SELECT 1')), within(deps.redis.ping())]);
+  const describe = (r: PromiseSettledResult<unknown>) => (r.status === 'fulfilled' ? 'ok' : String((r.reason as Error)?.message ?? r.reason));
+  const checks = { postgres: describe(pg), redis: describe(redis) };
+  return { ready: pg.status === 'fulfilled' && redis.status === 'fulfilled', checks };
+}
+
+export function opsHandlers(deps: GatewayDeps): Handlers {
+  const swagger = koaSwagger({
+    routePrefix: false,
+    title: 'Boxoffice API',
+    swaggerOptions: { url: '/openapi.json', persistAuthorization: true, tryItOutEnabled: true },
+  });
+  return {
+    healthz(ctx) {
+      ctx.body = { status: 'ok' };
+    },
+    async readyz(ctx) {
+      const { ready, checks } = await readiness(deps);
+      ctx.status = ready ? 200 : 503;
+      ctx.body = { status: ready ? 'ready' : 'unavailable', checks };
+    },
+    async metrics(ctx) {
+      const registry = metricsRegistry();
+      ctx.type = registry.contentType;
+      ctx.body = await registry.metrics();
+    },
+    openapiJson(ctx) {
+      ctx.body = loadSpec();
+    },
+    async docs(ctx: Context) {
+      await swagger(ctx, (async () => undefined) as unknown as Next);
+    },
+  };
+}

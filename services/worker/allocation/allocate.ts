@@ -1,0 +1,63 @@
+import type { Knex } from 'knex';
+import type { BookJob, BookingActionJob, Outcome } from '../../../shared/queue/jobs';
+import { bestAvailable } from '../../../shared/seating/best-available';
+
+const first = (res: { rows: Record<string, unknown>[] }) => Object.values(res.rows[0])[0];
+
+/** Books or holds explicit seats: one statement, one transaction, one round trip. */
+export async function bookSeats(db: Knex | Knex.Transaction, job: BookJob, seats: number[], holdSeconds: number): Promise<Outcome> {
+  const res = await db.raw('SELECT bx_book(?, ?, ?, ?::integer[], ?, ?)', [
+    job.request_id, job.user_id, job.show_id, seats, job.hold ? holdSeconds : 0, job.created_at,
+  ]);
+  return first(res) as Outcome;
+}
+
+/** Best available: under the show's lock, read the free seats, choose, then book in the same transaction. */
+export async function bookBestAvailable(db: Knex, job: BookJob, holdSeconds: number): Promise<Outcome> {
+  return db.transaction(async (trx) => {
+    await trx.raw('SELECT bx_lock_show(?)', [job.show_id]);
+    const prior = first(await trx.raw('SELECT bx_outcome(?)', [job.request_id]));
+    if (prior) return { ...(prior as Outcome), replayed: true };
+    const show = (await trx('shows').where('id', job.show_id).first('row_lengths', 'total_seats', 'active_seats')) as
+      | { row_lengths: number[]; total_seats: number; active_seats: number }
+      | undefined;
+    if (!show || show.active_seats >= show.total_seats) return bookSeats(trx, job, [], holdSeconds);
+    const taken = await trx('bookings').where('show_id', job.show_id).whereIn('status', ['booked', 'held']).pluck('seat_number');
+    const seats = bestAvailable({ rowLengths: show.row_lengths, taken: new Set(taken), quantity: job.quantity ?? 1, allowSplit: job.allow_split ?? false });
+    if (seats) return bookSeats(trx, job, seats, holdSeconds);
+    const free = show.total_seats - show.active_seats;
+    const [code, message] = free < (job.quantity ?? 1)
+      ? ['SOLD_OUT', `Only ${free} seats left`]
+      : ['NO_ADJACENT_SEATS', `No ${job.quantity} adjacent seats in one row; allow_split lets them spread over rows`];
+    return first(await trx.raw('SELECT bx_record(?, ?, ?, ?, NULL, bx_error(?, ?, ?::jsonb), ?)', [
+      job.request_id, job.user_id, job.show_id, 'book', code, message, JSON.stringify({ free }), job.created_at,
+    ])) as Outcome;
+  });
+}
+
+export async function bookingAction(db: Knex, job: BookingActionJob): Promise<Outcome> {
+  const fn = job.type === 'cancel' ? 'bx_cancel' : 'bx_confirm';
+  return first(await db.raw(`SELECT ${fn}(?, ?, ?, ?)`, [job.request_id, job.user_id, job.booking_id, job.created_at])) as Outcome;
+}
+
+export interface ExpiryResult {
+  released: number[];
+  retry_in_ms: number | null;
+  available_seats: number;
+}
+
+export async function expireHold(db: Knex, showId: number, holdRequestId: string): Promise<ExpiryResult> {
+  return first(await db.raw('SELECT bx_expire_hold(?, ?)', [showId, holdRequestId])) as ExpiryResult;
+}
+
+/** Stores a final failure for a request that could not be processed at all (retries exhausted). Keeps any outcome it already has. */
+export async function recordFailure(db: Knex, job: BookJob | BookingActionJob, message: string): Promise<Outcome> {
+  return db.transaction(async (trx) => {
+    await trx.raw('SELECT bx_lock_show(?)', [job.show_id]);
+    const prior = first(await trx.raw('SELECT bx_outcome(?)', [job.request_id]));
+    if (prior) return prior as Outcome;
+    return first(await trx.raw("SELECT bx_record(?, ?, ?, ?, NULL, bx_error('INTERNAL', ?), ?)", [
+      job.request_id, job.user_id, job.show_id, job.type, message, job.created_at,
+    ])) as Outcome;
+  });
+}

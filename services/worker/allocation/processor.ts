@@ -1,0 +1,71 @@
+import type { Job } from 'bullmq';
+import type { AnyJob, BookJob, BookingActionJob, ExpireHoldJob, JobType, Outcome } from '../../../shared/queue/jobs';
+import { JOB_TYPES } from '../../../shared/queue/jobs';
+import { publishOutcome, publishSeatsLeft } from '../../../shared/queue/results';
+import type { WorkerDeps } from '../deps';
+import { bookBestAvailable, bookingAction, bookSeats, expireHold } from './allocate';
+
+/** What a processed job reports back to BullMQ (the full outcome lives in Postgres). */
+export interface JobReport {
+  status: string;
+  code?: string;
+  seats?: number;
+}
+
+type JobHandler = (job: Job<AnyJob>) => Promise<JobReport>;
+
+/** After a hold is stored, its expiry goes on the same show queue (idempotent by job id, so a replay re-adds it safely). */
+async function scheduleExpiry(deps: WorkerDeps, job: BookJob, outcome: Outcome) {
+  const expiresAt = outcome.result?.expires_at;
+  if (!expiresAt || outcome.status !== 'completed') return;
+  const stillHeld = (outcome.result?.bookings as { status: string }[]).some((b) => b.status === 'held');
+  if (!stillHeld && outcome.replayed) return;
+  const expiry: ExpireHoldJob = { type: 'expire', show_id: job.show_id, hold_request_id: job.request_id };
+  await deps.queues.add(job.show_id, expiry, { delay: Math.max(0, new Date(expiresAt).getTime() - Date.now()), priority: 1 });
+}
+
+function report(outcome: Outcome, seats?: number): JobReport {
+  return { status: outcome.status, ...(outcome.error ? { code: outcome.error.code } : {}), ...(seats ? { seats } : {}) };
+}
+
+/** One handler per job type; startup fails if a type has none. */
+export function makeProcessor(deps: WorkerDeps): JobHandler {
+  const hold = deps.cfg.HOLD_SECONDS;
+  const handlers: Record<JobType, JobHandler> = {
+    async book(job) {
+      const data = job.data as BookJob;
+      const outcome = data.seats ? await bookSeats(deps.db, data, data.seats, hold) : await bookBestAvailable(deps.db, data, hold);
+      await scheduleExpiry(deps, data, outcome);
+      void publishOutcome(deps.redis, outcome);
+      return report(outcome, data.seats?.length ?? data.quantity);
+    },
+    async cancel(job) {
+      const outcome = await bookingAction(deps.db, job.data as BookingActionJob);
+      void publishOutcome(deps.redis, outcome);
+      return report(outcome);
+    },
+    async confirm(job) {
+      const outcome = await bookingAction(deps.db, job.data as BookingActionJob);
+      void publishOutcome(deps.redis, outcome);
+      return report(outcome);
+    },
+    async expire(job) {
+      const data = job.data as ExpireHoldJob;
+      const res = await expireHold(deps.db, data.show_id, data.hold_request_id);
+      if (res.released.length) void publishSeatsLeft(deps.redis, data.show_id, res.available_seats);
+      if (res.retry_in_ms) {
+        // Fired early (clock skew): look again when the hold is really due.
+        await deps.queues.add(data.show_id, data, { jobId: `expire-${data.hold_request_id}-${Date.now()}`, delay: res.retry_in_ms, priority: 1 });
+      }
+      deps.log.info({ job_id: job.id, show_id: data.show_id, released: res.released }, 'hold expired');
+      return { status: 'completed', seats: res.released.length };
+    },
+  };
+  const missing = JOB_TYPES.filter((t) => !handlers[t]);
+  if (missing.length) throw new Error(`No handler for job types: ${missing.join(', ')}`);
+  return (job) => {
+    const handler = handlers[job.name as JobType];
+    if (!handler) throw new Error(`Unknown job type ${job.name}`);
+    return handler(job);
+  };
+}

@@ -1,0 +1,226 @@
+import type { Knex } from 'knex';
+
+/**
+ * Allocation runs as PL/pgSQL so one job is one round trip and one transaction:
+ * take the per-show advisory lock, return the stored outcome if the request already
+ * has one, check, write the bookings and store the outcome.
+ */
+const SQL = String.raw`
+-- Keeps shows.active_seats (booked + held) equal to the bookings, whatever writes them.
+CREATE FUNCTION bx_count_active() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    UPDATE shows s SET active_seats = s.active_seats - d.n
+      FROM (SELECT show_id, count(*) AS n FROM old_rows WHERE status IN ('booked', 'held') GROUP BY show_id) d
+     WHERE s.id = d.show_id;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'INSERT') THEN
+    UPDATE shows s SET active_seats = s.active_seats + d.n
+      FROM (SELECT show_id, count(*) AS n FROM new_rows WHERE status IN ('booked', 'held') GROUP BY show_id) d
+     WHERE s.id = d.show_id;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER bookings_count_insert AFTER INSERT ON bookings REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION bx_count_active();
+CREATE TRIGGER bookings_count_update AFTER UPDATE ON bookings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION bx_count_active();
+CREATE TRIGGER bookings_count_delete AFTER DELETE ON bookings REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION bx_count_active();
+
+-- Row-major seat label: row A is the first row_lengths entry.
+CREATE FUNCTION bx_seat_label(p_rows integer[], p_seat integer) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  v_left integer := p_seat;
+BEGIN
+  FOR i IN 1 .. coalesce(cardinality(p_rows), 0) LOOP
+    IF v_left <= p_rows[i] THEN RETURN chr(64 + i) || v_left; END IF;
+    v_left := v_left - p_rows[i];
+  END LOOP;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION bx_booking_json(b bookings, p_rows integer[]) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_build_object('id', b.id, 'show_id', b.show_id, 'seat_number', b.seat_number,
+    'seat_label', bx_seat_label(p_rows, b.seat_number), 'status', b.status,
+    'hold_expires_at', b.hold_expires_at, 'created_at', b.created_at, 'cancelled_at', b.cancelled_at)
+$$;
+
+CREATE FUNCTION bx_lock_show(p_show_id integer) RETURNS void LANGUAGE sql AS $$
+  SELECT pg_advisory_xact_lock(7001, p_show_id)
+$$;
+
+-- The stored outcome of a request, or NULL.
+CREATE FUNCTION bx_outcome(p_request_id text) RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT jsonb_build_object('id', r.id, 'type', r.type, 'show_id', r.show_id, 'user_id', r.user_id,
+           'status', r.status, 'result', r.result, 'error', r.error,
+           'created_at', r.created_at, 'finished_at', r.finished_at)
+    FROM requests r WHERE r.id = p_request_id
+$$;
+
+-- Stores a request's one outcome and returns it with the show's seats left.
+CREATE FUNCTION bx_record(p_request_id text, p_user_id integer, p_show_id integer, p_type text,
+                          p_result jsonb, p_error jsonb, p_created_at timestamptz) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO requests (id, user_id, show_id, type, status, result, error, created_at, finished_at)
+  VALUES (p_request_id, p_user_id, p_show_id, p_type,
+          CASE WHEN p_error IS NULL THEN 'completed' ELSE 'failed' END, p_result, p_error, p_created_at, clock_timestamp());
+  RETURN bx_outcome(p_request_id)
+    || jsonb_build_object('available_seats', (SELECT total_seats - active_seats FROM shows WHERE id = p_show_id));
+END $$;
+
+CREATE FUNCTION bx_error(p_code text, p_message text, p_details jsonb DEFAULT NULL) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_strip_nulls(jsonb_build_object('code', p_code, 'message', p_message, 'details', p_details))
+$$;
+
+-- Books (p_hold_seconds = 0) or holds the given seats, all or nothing.
+CREATE FUNCTION bx_book(p_request_id text, p_user_id integer, p_show_id integer, p_seats integer[],
+                        p_hold_seconds integer, p_created_at timestamptz) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_show shows%ROWTYPE;
+  v_out jsonb;
+  v_taken integer[];
+  v_mine integer;
+  v_error jsonb;
+  v_bookings jsonb;
+  v_expires timestamptz;
+BEGIN
+  PERFORM bx_lock_show(p_show_id);
+  v_out := bx_outcome(p_request_id);
+  IF v_out IS NOT NULL THEN RETURN v_out || '{"replayed": true}'; END IF;
+
+  SELECT * INTO v_show FROM shows WHERE id = p_show_id;
+  IF NOT FOUND THEN
+    v_error := bx_error('NOT_FOUND', 'Show not found');
+  ELSIF v_show.date_time <= now() THEN
+    v_error := bx_error('SHOW_STARTED', 'The show has already started');
+  ELSIF cardinality(p_seats) = 0 OR v_show.active_seats >= v_show.total_seats THEN
+    v_error := bx_error('SOLD_OUT', 'The show is sold out');
+  ELSIF EXISTS (SELECT 1 FROM unnest(p_seats) s WHERE s > v_show.total_seats) THEN
+    v_error := bx_error('INVALID_SEAT', 'Seat out of range', jsonb_build_object('total_seats', v_show.total_seats));
+  ELSE
+    SELECT array_agg(seat_number ORDER BY seat_number) INTO v_taken FROM bookings
+     WHERE show_id = p_show_id AND seat_number = ANY (p_seats) AND status IN ('booked', 'held');
+    IF v_taken IS NOT NULL THEN
+      v_error := bx_error('SEAT_TAKEN', 'Seat already taken: ' || array_to_string(v_taken, ', '), jsonb_build_object('seats', v_taken));
+    ELSE
+      SELECT count(*) INTO v_mine FROM bookings
+       WHERE show_id = p_show_id AND user_id = p_user_id AND status IN ('booked', 'held');
+      IF v_mine + cardinality(p_seats) > v_show.max_seats_per_user THEN
+        v_error := bx_error('LIMIT_EXCEEDED', 'At most ' || v_show.max_seats_per_user || ' seats per buyer for this show',
+                            jsonb_build_object('limit', v_show.max_seats_per_user, 'already', v_mine));
+      END IF;
+    END IF;
+  END IF;
+
+  IF v_error IS NULL THEN
+    IF p_hold_seconds > 0 THEN v_expires := date_trunc('milliseconds', clock_timestamp()) + make_interval(secs => p_hold_seconds); END IF;
+    WITH ins AS (
+      INSERT INTO bookings (user_id, show_id, seat_number, status, request_id, hold_expires_at)
+      SELECT p_user_id, p_show_id, s, CASE WHEN p_hold_seconds > 0 THEN 'held' ELSE 'booked' END, p_request_id, v_expires
+        FROM unnest(p_seats) s
+      RETURNING *)
+    SELECT jsonb_agg(bx_booking_json(ins, v_show.row_lengths) ORDER BY ins.seat_number) INTO v_bookings FROM ins;
+    RETURN bx_record(p_request_id, p_user_id, p_show_id, 'book',
+                     jsonb_strip_nulls(jsonb_build_object('bookings', v_bookings, 'expires_at', v_expires)), NULL, p_created_at);
+  END IF;
+  RETURN bx_record(p_request_id, p_user_id, p_show_id, 'book', NULL, v_error, p_created_at);
+END $$;
+
+-- Cancels one booked or held seat of the caller's.
+CREATE FUNCTION bx_cancel(p_request_id text, p_user_id integer, p_booking_id integer, p_created_at timestamptz)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_b bookings%ROWTYPE;
+  v_out jsonb;
+  v_rows integer[];
+BEGIN
+  SELECT * INTO v_b FROM bookings WHERE id = p_booking_id;
+  IF NOT FOUND OR v_b.user_id <> p_user_id THEN
+    v_out := bx_outcome(p_request_id);
+    IF v_out IS NOT NULL THEN RETURN v_out || '{"replayed": true}'; END IF;
+    RETURN bx_record(p_request_id, p_user_id, coalesce(v_b.show_id, 0), 'cancel', NULL, bx_error('NOT_FOUND', 'Booking not found'), p_created_at);
+  END IF;
+  PERFORM bx_lock_show(v_b.show_id);
+  v_out := bx_outcome(p_request_id);
+  IF v_out IS NOT NULL THEN RETURN v_out || '{"replayed": true}'; END IF;
+  SELECT * INTO v_b FROM bookings WHERE id = p_booking_id;
+  SELECT row_lengths INTO v_rows FROM shows WHERE id = v_b.show_id;
+  IF v_b.status NOT IN ('booked', 'held') THEN
+    RETURN bx_record(p_request_id, p_user_id, v_b.show_id, 'cancel', NULL,
+                     bx_error('ALREADY_CANCELLED', 'Booking is already ' || v_b.status, jsonb_build_object('status', v_b.status)), p_created_at);
+  END IF;
+  UPDATE bookings SET status = 'cancelled', cancelled_at = clock_timestamp() WHERE id = p_booking_id RETURNING * INTO v_b;
+  RETURN bx_record(p_request_id, p_user_id, v_b.show_id, 'cancel',
+                   jsonb_build_object('bookings', jsonb_build_array(bx_booking_json(v_b, v_rows))), NULL, p_created_at);
+END $$;
+
+-- Turns every seat of a live hold into a booking; an expired hold is released and answers HOLD_EXPIRED.
+CREATE FUNCTION bx_confirm(p_request_id text, p_user_id integer, p_booking_id integer, p_created_at timestamptz)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_b bookings%ROWTYPE;
+  v_out jsonb;
+  v_rows integer[];
+  v_bookings jsonb;
+BEGIN
+  SELECT * INTO v_b FROM bookings WHERE id = p_booking_id;
+  IF NOT FOUND OR v_b.user_id <> p_user_id THEN
+    v_out := bx_outcome(p_request_id);
+    IF v_out IS NOT NULL THEN RETURN v_out || '{"replayed": true}'; END IF;
+    RETURN bx_record(p_request_id, p_user_id, coalesce(v_b.show_id, 0), 'confirm', NULL, bx_error('NOT_FOUND', 'Booking not found'), p_created_at);
+  END IF;
+  PERFORM bx_lock_show(v_b.show_id);
+  v_out := bx_outcome(p_request_id);
+  IF v_out IS NOT NULL THEN RETURN v_out || '{"replayed": true}'; END IF;
+  SELECT * INTO v_b FROM bookings WHERE id = p_booking_id;
+  SELECT row_lengths INTO v_rows FROM shows WHERE id = v_b.show_id;
+  IF v_b.status = 'expired' OR (v_b.status = 'held' AND v_b.hold_expires_at <= clock_timestamp()) THEN
+    UPDATE bookings SET status = 'expired' WHERE request_id = v_b.request_id AND status = 'held';
+    RETURN bx_record(p_request_id, p_user_id, v_b.show_id, 'confirm', NULL,
+                     bx_error('HOLD_EXPIRED', 'The hold expired at ' || v_b.hold_expires_at, jsonb_build_object('expired_at', v_b.hold_expires_at)), p_created_at);
+  END IF;
+  IF v_b.status <> 'held' THEN
+    RETURN bx_record(p_request_id, p_user_id, v_b.show_id, 'confirm', NULL,
+                     bx_error('NOT_HELD', 'Booking is ' || v_b.status || ', not held', jsonb_build_object('status', v_b.status)), p_created_at);
+  END IF;
+  WITH upd AS (
+    UPDATE bookings SET status = 'booked', hold_expires_at = NULL
+     WHERE request_id = v_b.request_id AND user_id = p_user_id AND status = 'held'
+    RETURNING *)
+  SELECT jsonb_agg(bx_booking_json(upd, v_rows) ORDER BY upd.seat_number) INTO v_bookings FROM upd;
+  RETURN bx_record(p_request_id, p_user_id, v_b.show_id, 'confirm', jsonb_build_object('bookings', v_bookings), NULL, p_created_at);
+END $$;
+
+-- Releases a hold whose time is up. Returns how long to wait if it is not up yet.
+CREATE FUNCTION bx_expire_hold(p_show_id integer, p_hold_request_id text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_released integer[];
+  v_next timestamptz;
+BEGIN
+  PERFORM bx_lock_show(p_show_id);
+  WITH upd AS (
+    UPDATE bookings SET status = 'expired'
+     WHERE request_id = p_hold_request_id AND status = 'held' AND hold_expires_at <= clock_timestamp()
+    RETURNING seat_number)
+  SELECT array_agg(seat_number ORDER BY seat_number) INTO v_released FROM upd;
+  SELECT min(hold_expires_at) INTO v_next FROM bookings WHERE request_id = p_hold_request_id AND status = 'held';
+  RETURN jsonb_build_object('released', coalesce(v_released, '{}'),
+    'retry_in_ms', CASE WHEN v_next IS NULL THEN NULL ELSE greatest(0, ceil(extract(epoch FROM v_next - clock_timestamp()) * 1000)) END,
+    'available_seats', (SELECT total_seats - active_seats FROM shows WHERE id = p_show_id));
+END $$;
+`;
+
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw(SQL);
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw(`
+    DROP TRIGGER IF EXISTS bookings_count_insert ON bookings;
+    DROP TRIGGER IF EXISTS bookings_count_update ON bookings;
+    DROP TRIGGER IF EXISTS bookings_count_delete ON bookings;
+    DROP FUNCTION IF EXISTS bx_expire_hold, bx_confirm, bx_cancel, bx_book, bx_error, bx_record, bx_outcome,
+      bx_lock_show, bx_booking_json, bx_seat_label, bx_count_active;
+  `);
+}

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { Job, JobsOptions, Queue } from 'bullmq';
+import { config } from '../config';
+import type { RedisClient } from '../redis';
+import type { AnyJob } from './jobs';
+import { dueShowsKey, queuePrefix, showQueueName } from './names';
+
+/** BullMQ's lowest priority. Every job is prioritized, so FIFO order is kept within a priority and position is one ZRANK. */
+export const FIFO_PRIORITY = 2 ** 21 - 1;
+
+/** A request that arrived in the waiting room gets a priority drawn from the show's seed: a seeded shuffle at opening. */
+export function waitingRoomPriority(seed: string | number, requestId: string): number {
+  const h = createHash('sha256').update(`${seed}:${requestId}`).digest();
+  return 1 + (h.readUInt32BE(0) % (FIFO_PRIORITY - 2));
+}
+
+const QUEUE_CACHE = 1000;
+const ANNOUNCE_EVERY_MS = 1000;
+
+/**
+ * Producer side of the per-show queues. Queue objects share one Redis connection and are kept
+ * in a small LRU; adding a job also announces the show to workers (at most once a second per show).
+ */
+export class ShowQueues {
+  private readonly queues = new Map<number, Queue>();
+  private readonly announced = new Map<number, number>();
+
+  constructor(private readonly redis: RedisClient) {}
+
+  queue(showId: number): Queue {
+    let q = this.queues.get(showId);
+    if (q) {
+      this.queues.delete(showId);
+      this.queues.set(showId, q);
+      return q;
+    }
+    q = new Queue(showQueueName(showId), { connection: this.redis as never, prefix: queuePrefix(), skipWaitingForReady: true });
+    q.on('error', () => undefined);
+    this.queues.set(showId, q);
+    if (this.queues.size > QUEUE_CACHE) {
+      const [oldest, old] = this.queues.entries().next().value as [number, Queue];
+      this.queues.delete(oldest);
+      void old.close().catch(() => undefined);
+    }
+    return q;
+  }
+
+  /** Adds a job (id = request id) and makes sure a worker will look at the show. */
+  async add(showId: number, job: AnyJob, opts: JobsOptions = {}): Promise<Job> {
+    const jobId = job.type === 'expire' ? `expire-${job.hold_request_id}` : job.request_id;
+    const added = await this.queue(showId).add(job.type, job, {
+      jobId,
+      priority: FIFO_PRIORITY,
+      attempts: config().JOB_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 200 },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 5000 },
+      ...opts,
+    });
+    await this.announce(showId, opts.delay ? Date.now() + opts.delay : Date.now());
+    return added;
+  }
+
+  /** Tells workers the show has work from `at` (ms). Throttled for work that is due now. */
+  async announce(showId: number, at = Date.now()): Promise<void> {
+    const now = Date.now();
+    if (at <= now && now - (this.announced.get(showId) ?? 0) < ANNOUNCE_EVERY_MS) return;
+    if (at <= now) this.announced.set(showId, now);
+    if (this.announced.size > 10_000) this.announced.clear();
+    // Work due now always moves the score, so a worker's compare-and-remove on detach cannot drop it.
+    // Delayed work only moves the score earlier (LT), never postponing work that is already due.
+    if (at <= now) await this.redis.zadd(dueShowsKey(), now, String(showId));
+    else await this.redis.zadd(dueShowsKey(), 'LT', at, String(showId));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    this.queues.clear();
+  }
+}
