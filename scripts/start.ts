@@ -2,7 +2,7 @@ import { config, ConfigError } from '../shared/config';
 import { createDb, ensureDatabase, migrate } from '../shared/db';
 import { startGateway } from '../services/gateway/gateway';
 import { startWorker } from '../services/worker/worker';
-import { seed } from './seed';
+import { seed } from './demo-data';
 
 /** npm start: migrate (and seed demo data outside production), then the gateway and one worker in this process. */
 async function main() {

@@ -29,7 +29,13 @@ const schema = {
     JOB_LOCK_SECONDS: { type: 'number', minimum: 1, maximum: 600, default: 15, description: 'job lock; a worker that dies mid-job is noticed after about this long' },
     JOB_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 100, default: 10, description: 'tries for a job that hits transient failures' },
     BODY_LIMIT: { type: 'string', pattern: '^[0-9]+(b|kb|mb)$', default: '16kb', description: 'largest accepted JSON body' },
-    CORS_ORIGINS: { type: 'string', default: '', description: 'comma-separated allowed CORS origins (empty: none)' },
+    CORS_ORIGINS: { type: 'string', pattern: '^\\s*((\\*|https?://[^\\s,/]+)\\s*(,\\s*|$))*$', default: '', description: 'comma-separated allowed CORS origins, e.g. https://app.example.com (empty: none; * any origin)' },
+    TRUST_PROXY_HOPS: { type: 'integer', minimum: 0, maximum: 10, default: 0, description: 'reverse proxies in front of the gateway whose X-Forwarded-For entries are trusted (0: use the socket address)' },
+    LOGIN_MAX_FAILURES_PER_USER: { type: 'integer', minimum: 1, default: 5, description: 'failed logins per username within LOGIN_FAILURE_WINDOW_SECONDS before login answers 429' },
+    LOGIN_MAX_FAILURES_PER_IP: { type: 'integer', minimum: 1, default: 50, description: 'failed logins per client IP (IPv6: per /64) within LOGIN_FAILURE_WINDOW_SECONDS before login answers 429' },
+    LOGIN_FAILURE_WINDOW_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 900, description: 'window over which failed logins are counted; a blocked client retries after it ends' },
+    BOOK_RATE_LIMIT: { type: 'integer', minimum: 0, default: 30, description: 'booking, cancel and confirm requests per user per BOOK_RATE_WINDOW_SECONDS, per gateway process (0: no limit)' },
+    BOOK_RATE_WINDOW_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 10, description: 'window of BOOK_RATE_LIMIT' },
   },
   required: ['JWT_SECRET', 'ADMIN_PASSWORD'],
 } as const;
@@ -61,6 +67,12 @@ export interface Config {
   JOB_ATTEMPTS: number;
   BODY_LIMIT: string;
   CORS_ORIGINS: string;
+  TRUST_PROXY_HOPS: number;
+  LOGIN_MAX_FAILURES_PER_USER: number;
+  LOGIN_MAX_FAILURES_PER_IP: number;
+  LOGIN_FAILURE_WINDOW_SECONDS: number;
+  BOOK_RATE_LIMIT: number;
+  BOOK_RATE_WINDOW_SECONDS: number;
 }
 
 /** The names of all variables the config reads (used to check docker-compose and the README). */

@@ -23,7 +23,9 @@ export const conflict = (code: string, message: string, details?: unknown) => ne
 
 /** The one place that turns Postgres SQLSTATEs into client errors. Returns undefined when not a known case. */
 export function fromDbError(err: unknown): AppError | undefined {
-  const e = err as { code?: string; constraint?: string; detail?: string };
+  // objection wraps driver errors (UniqueViolationError etc.); the SQLSTATE is on the native error.
+  const wrapped = err as { nativeError?: unknown } | undefined;
+  const e = (wrapped?.nativeError ?? err) as { code?: string; constraint?: string; detail?: string };
   switch (e?.code) {
     case '23505': {
       const field = /\((\w+)\)=/.exec(e.detail ?? '')?.[1];
@@ -34,6 +36,9 @@ export function fromDbError(err: unknown): AppError | undefined {
     case '22003':
     case '22P02':
       return badRequest('Value out of range');
+    case '22021':
+    case '22P05':
+      return badRequest('Text must not contain NUL (\\u0000) characters');
     default:
       return undefined;
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 
@@ -8,7 +8,9 @@ export type OpenApiDoc = {
   [k: string]: unknown;
 };
 
-export const SPEC_PATH = path.join(__dirname, '..', 'openapi', 'openapi.yaml');
+/** openapi/ sits at the project root: one level up from shared/ in the source, two from dist/shared/ in a build. */
+export const SPEC_PATH = [path.join(__dirname, '..', 'openapi', 'openapi.yaml'), path.join(__dirname, '..', '..', 'openapi', 'openapi.yaml')]
+  .find((p) => existsSync(p)) ?? path.join(__dirname, '..', 'openapi', 'openapi.yaml');
 
 let cached: OpenApiDoc | undefined;
 
@@ -35,13 +37,17 @@ export interface Operation {
   parameters: any[];
 }
 
-/** Every operation in the spec, with path-level and operation-level parameters merged. */
+/**
+ * Every routed operation in the spec, with path-level and operation-level parameters merged.
+ * Operations marked `x-mounted: true` are documentation for an app mounted at that path
+ * (Bull Board at /admin/queues), not routes of the spec router, and are left out.
+ */
 export function listOperations(doc: OpenApiDoc = loadSpec()): Operation[] {
   const ops: Operation[] = [];
   for (const [p, item] of Object.entries(doc.paths)) {
     for (const method of HTTP_METHODS) {
       const op = item[method];
-      if (!op) continue;
+      if (!op || op['x-mounted']) continue;
       const parameters = [...(item.parameters ?? []), ...(op.parameters ?? [])].map((x) => resolveRef(doc, x));
       ops.push({ method, path: p, koaPath: p.replace(/\{(\w+)\}/g, ':$1'), operationId: op.operationId, op, parameters });
     }

@@ -11,23 +11,39 @@ import { errorMiddleware } from './http/error.middleware';
 import { buildRouter } from './http/openapi-router';
 import { requestLog } from './http/request-log.middleware';
 import { jobHandlers } from './jobs/job.routes';
+import { httpMetrics } from './ops/http-metrics.middleware';
 import { opsHandlers } from './ops/ops.routes';
+import { queueDashboard } from './ops/queue-dashboard';
+import { declaredBodyLimit } from './security/body-limit';
+import { corsPolicy } from './security/cors';
+import { securityHeaders } from './security/headers';
 
-/** The gateway's Koa app: log, errors, body, then the router built from openapi/openapi.yaml. */
+/**
+ * The gateway's Koa app: log, errors, security headers, CORS, body, then the router built from
+ * openapi/openapi.yaml. X-Forwarded-For is only believed for TRUST_PROXY_HOPS proxies in front.
+ */
 export function createApp(deps: GatewayDeps): Koa {
-  const app = new Koa({ proxy: true });
+  const hops = deps.cfg.TRUST_PROXY_HOPS;
+  const app = new Koa({ proxy: hops > 0, maxIpsCount: hops });
   app.silent = true;
   const router = buildRouter(loadSpec(), {
     ...authHandlers(deps), ...catalogHandlers(deps), ...bookingHandlers(deps), ...jobHandlers(deps), ...opsHandlers(deps),
   }, authGuards(deps));
   app.use(requestLog(deps.log));
+  app.use(httpMetrics());
   app.use(errorMiddleware);
+  app.use(queueDashboard(deps));
+  for (const mw of securityHeaders()) app.use(mw);
+  const cors = corsPolicy(deps.cfg);
+  if (cors) app.use(cors);
+  app.use(declaredBodyLimit(deps.cfg.BODY_LIMIT));
   app.use(bodyParser({
     enableTypes: ['json'],
     jsonLimit: deps.cfg.BODY_LIMIT,
     jsonStrict: true,
     onError: (err: Error & { status?: number }) => {
       if (err.status === 413) throw new AppError(413, 'PAYLOAD_TOO_LARGE', `The body is larger than ${deps.cfg.BODY_LIMIT}`);
+      if (err.status === 415) throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported body encoding or charset');
       throw new AppError(400, 'MALFORMED_JSON', 'The body is not valid JSON');
     },
   }));

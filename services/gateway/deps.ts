@@ -7,6 +7,8 @@ import type { RedisClient } from '../../shared/redis';
 import type { Tokens } from './auth/tokens';
 import type { UserDirectory } from './auth/user-directory';
 import type { ShowCache } from './catalog/show-cache';
+import type { Admission } from './security/admission';
+import type { LoginLimiter } from './security/login-limiter';
 
 /** Everything the gateway's components share, built once at startup. */
 export interface GatewayDeps {
@@ -18,6 +20,10 @@ export interface GatewayDeps {
   tokens: Tokens;
   users: UserDirectory;
   shows: ShowCache;
+  /** Per-user booking budget and per-show queue depth limit. */
+  admission: Admission;
+  /** Failed-login counts per username and per client address (Redis). */
+  loginLimiter: LoginLimiter;
   log: Logger;
   /** Aborted when the gateway starts shutting down: waiting callers answer 202 at once. */
   shutdown: AbortSignal;

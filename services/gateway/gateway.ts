@@ -3,6 +3,7 @@ import { AddressInfo } from 'node:net';
 import { Config, config } from '../../shared/config';
 import { createDb } from '../../shared/db';
 import { createLogger, Logger } from '../../shared/logger';
+import { watchConnections, watchQueueDepth } from '../../shared/metrics';
 import { ShowQueues } from '../../shared/queue/producer';
 import { ResultWaiter } from '../../shared/queue/results';
 import { createRedis } from '../../shared/redis';
@@ -10,7 +11,11 @@ import { createApp } from './app';
 import { Tokens } from './auth/tokens';
 import { UserDirectory } from './auth/user-directory';
 import { ShowCache } from './catalog/show-cache';
+import { Admission } from './security/admission';
+import { hardenHttpServer } from './security/http-server';
+import { LoginLimiter } from './security/login-limiter';
 import type { GatewayDeps } from './deps';
+import { drainable } from './ops/http-drain';
 
 export interface RunningGateway {
   server: http.Server;
@@ -36,11 +41,15 @@ export async function startGateway(opts: { cfg?: Config; port?: number; log?: Lo
   await waiter.start();
   const deps: GatewayDeps = {
     cfg, db, redis, queues: new ShowQueues(redis), waiter, tokens: new Tokens(cfg), users: new UserDirectory(), shows, log,
+    admission: new Admission(redis, cfg), loginLimiter: new LoginLimiter(redis, cfg, cfg.QUEUE_PREFIX),
     shutdown: stopping.signal,
   };
   const app = createApp(deps);
   const server = http.createServer(app.callback());
+  hardenHttpServer(server);
   server.keepAliveTimeout = 65_000;
+  const inFlight = drainable(server);
+  const unwatch = [watchConnections('gateway', db, { gateway: redis, 'gateway-results': subscriber }), watchQueueDepth(redis)];
   await new Promise<void>((resolve) => server.listen(opts.port ?? cfg.PORT, resolve));
   const port = (server.address() as AddressInfo).port;
   log.info({ port }, 'gateway listening');
@@ -49,10 +58,10 @@ export async function startGateway(opts: { cfg?: Config; port?: number; log?: Lo
   const close = () => {
     closing ??= (async () => {
       log.info('gateway stopping');
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const drained = inFlight.drain();
       stopping.abort();
       await drained;
+      unwatch.forEach((stop) => stop());
       await deps.queues.close();
       await Promise.all([waiter.close(), redis.quit().catch(() => undefined), db.destroy()]);
       log.info('gateway stopped');

@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { Config, config } from '../../shared/config';
 import { createDb } from '../../shared/db';
 import { createLogger, Logger } from '../../shared/logger';
-import { metricsRegistry } from '../../shared/metrics';
+import { instrumentJobs, metricsRegistry, watchConnections } from '../../shared/metrics';
 import { ShowQueues } from '../../shared/queue/producer';
 import { createRedis, waitReady } from '../../shared/redis';
 import { makeProcessor } from './allocation/processor';
@@ -36,17 +36,30 @@ function metricsServer(port: number): Promise<http.Server> {
   });
 }
 
+/**
+ * Worker sessions end a transaction left idle longer than a job lock: a stalled worker (paused VM,
+ * stopped process) must not keep its show's allocation lock once another worker has taken its job over.
+ */
+export function stallSafeDatabaseUrl(url: string, lockSeconds: number): string {
+  const u = new URL(url);
+  const setting = `-c idle_in_transaction_session_timeout=${Math.ceil(lockSeconds * 1000)}`;
+  const options = u.searchParams.get('options');
+  u.searchParams.set('options', options ? `${options} ${setting}` : setting);
+  return u.toString();
+}
+
 export async function startWorker(opts: { cfg?: Config; log?: Logger; metricsPort?: number } = {}): Promise<RunningWorker> {
   const cfg = opts.cfg ?? config();
   const log = opts.log ?? createLogger('worker');
-  const db = createDb(cfg.DATABASE_URL, cfg.DB_POOL_MAX);
+  const db = createDb(stallSafeDatabaseUrl(cfg.DATABASE_URL, cfg.JOB_LOCK_SECONDS), cfg.DB_POOL_MAX);
   const redis = createRedis({ blocking: false, name: 'worker' });
   const bullClient = createRedis({ blocking: true, name: 'worker-bull' });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
   bullClient.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
   await Promise.all([waitReady(redis), waitReady(bullClient), db.raw('SELECT 1')]);
   const deps: WorkerDeps = { cfg, db, redis, bullClient, queues: new ShowQueues(bullClient), log };
-  const attacher = new ShowAttacher(deps, makeProcessor(deps));
+  const unwatch = watchConnections('worker', db, { worker: redis, 'worker-bull': bullClient });
+  const attacher = new ShowAttacher(deps, instrumentJobs(makeProcessor(deps)));
   attacher.start();
   const server = await metricsServer(opts.metricsPort ?? cfg.METRICS_PORT);
   const metricsPort = (server.address() as AddressInfo).port;
@@ -58,7 +71,11 @@ export async function startWorker(opts: { cfg?: Config; log?: Logger; metricsPor
       log.info('worker stopping');
       await attacher.close();
       await deps.queues.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      unwatch();
       await Promise.all([redis.quit().catch(() => undefined), bullClient.quit().catch(() => undefined), db.destroy()]);
       log.info('worker stopped');
     })();

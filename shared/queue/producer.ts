@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Job, JobsOptions, Queue } from 'bullmq';
 import { config } from '../config';
+import { metrics } from '../metrics';
 import type { RedisClient } from '../redis';
 import type { AnyJob } from './jobs';
 import { dueShowsKey, queuePrefix, showQueueName } from './names';
@@ -15,7 +16,8 @@ export function waitingRoomPriority(seed: string | number, requestId: string): n
 }
 
 const QUEUE_CACHE = 1000;
-const ANNOUNCE_EVERY_MS = 1000;
+/** A producer moves a show's due-shows score at most this often for work that is due now. */
+export const ANNOUNCE_EVERY_MS = 1000;
 
 /**
  * Producer side of the per-show queues. Queue objects share one Redis connection and are kept
@@ -57,6 +59,7 @@ export class ShowQueues {
       removeOnFail: { count: 5000 },
       ...opts,
     });
+    metrics().jobsEnqueued.inc({ type: job.type });
     await this.announce(showId, opts.delay ? Date.now() + opts.delay : Date.now());
     return added;
   }

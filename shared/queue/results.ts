@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { RedisClient } from '../redis';
 import type { Outcome } from './jobs';
 import { resultsChannel } from './names';
@@ -59,6 +59,8 @@ export class ResultWaiter extends EventEmitter {
    */
   wait(id: string, ms: number, abort?: AbortSignal): { promise: Promise<Outcome | undefined>; cancel: () => void } {
     let cancel = () => undefined as void;
+    // Every waiting caller listens on the one shutdown signal: thousands during a burst, by design.
+    if (abort) setMaxListeners(0, abort);
     const promise = new Promise<Outcome | undefined>((resolve) => {
       const set = this.waiters.get(id) ?? new Set();
       this.waiters.set(id, set);
@@ -75,6 +77,7 @@ export class ResultWaiter extends EventEmitter {
       const timer = setTimeout(() => done(undefined), ms);
       abort?.addEventListener('abort', onAbort, { once: true });
       cancel = () => done(undefined);
+      if (abort?.aborted) onAbort();
     });
     return { promise, cancel };
   }

@@ -1,56 +1,104 @@
 import { rowStarts } from './layout';
 
 export interface BestAvailableInput {
+  /** Seats per row, row A (nearest the screen) first. */
   rowLengths: number[];
+  /** Seat numbers already booked or held. */
   taken: Set<number>;
   quantity: number;
   allowSplit: boolean;
 }
 
-/** The row people prefer: about 60% of the way back from the screen. */
-export const idealRow = (rowCount: number) => Math.floor((rowCount - 1) * 0.6);
+/** The row people prefer, as a fractional row index: 60% of the way back from the screen. */
+export const idealRow = (rowCount: number) => (3 * (rowCount - 1)) / 5;
 
-const ORPHAN_PENALTY = 1000;
+/** One way to seat a block: how good it is, compared field by field, lowest first. */
+interface Placement {
+  /** Single free seats the block would leave stranded beside it (0, 1 or 2). */
+  orphans: number;
+  /** Rows away from the ideal row. */
+  rowDistance: number;
+  /** Seats between the block's middle and the row's middle. */
+  centreOffset: number;
+  seats: number[];
+}
 
-/**
- * Best available seats: `quantity` adjacent seats in one row, nearest the centre of the best
- * rows, avoiding a single orphan seat beside the block when another choice exists. With
- * `allowSplit`, falls back to the best individual seats across rows. Returns undefined when
- * nothing fits.
- */
-export function bestAvailable({ rowLengths, taken, quantity, allowSplit }: BestAvailableInput): number[] | undefined {
-  const starts = rowStarts(rowLengths);
-  const ideal = idealRow(rowLengths.length);
-  let best: { score: number; seats: number[] } | undefined;
-  rowLengths.forEach((len, r) => {
-    const rowPenalty = Math.abs(r - ideal) * len;
-    let run = 0;
-    for (let col = 1; col <= len + 1; col++) {
-      const free = col <= len && !taken.has(starts[r] + col - 1);
-      if (free) {
-        run++;
-        continue;
-      }
-      const runStart = col - run;
-      for (let s = runStart; s + quantity - 1 <= col - 1; s++) {
-        const left = s - runStart;
-        const right = col - 1 - (s + quantity - 1);
-        const centre = Math.abs(s + (quantity - 1) / 2 - (len + 1) / 2);
-        const score = rowPenalty + centre + ORPHAN_PENALTY * (Number(left === 1) + Number(right === 1));
-        if (!best || score < best.score) best = { score, seats: Array.from({ length: quantity }, (_, i) => starts[r] + s - 1 + i) };
-      }
+type Score = Omit<Placement, 'seats'>;
+
+const better = (a: Score, b: Score) =>
+  a.orphans !== b.orphans ? a.orphans < b.orphans
+    : a.rowDistance !== b.rowDistance ? a.rowDistance < b.rowDistance
+      : a.centreOffset < b.centreOffset;
+
+/** Free runs of one row as [first column, length] pairs (columns are 1-based). */
+function freeRuns(len: number, start: number, taken: Set<number>): [number, number][] {
+  const runs: [number, number][] = [];
+  let run = 0;
+  for (let col = 1; col <= len + 1; col++) {
+    if (col <= len && !taken.has(start + col - 1)) {
+      run++;
+    } else if (run > 0) {
+      runs.push([col - run, run]);
       run = 0;
     }
-  });
-  if (best) return best.seats;
-  if (!allowSplit) return undefined;
-  const free: { seat: number; score: number }[] = [];
+  }
+  return runs;
+}
+
+/** The best block of `size` adjacent seats in one row, or undefined when no row has room. */
+function bestBlock(rowLengths: number[], taken: Set<number>, size: number): Placement | undefined {
+  const starts = rowStarts(rowLengths);
+  const ideal = idealRow(rowLengths.length);
+  let best: Placement | undefined;
   rowLengths.forEach((len, r) => {
-    for (let col = 1; col <= len; col++) {
-      const seat = starts[r] + col - 1;
-      if (!taken.has(seat)) free.push({ seat, score: Math.abs(r - ideal) * len + Math.abs(col - (len + 1) / 2) });
+    for (const [runStart, runLength] of freeRuns(len, starts[r], taken)) {
+      for (let col = runStart; col + size <= runStart + runLength; col++) {
+        const left = col - runStart;
+        const right = runStart + runLength - (col + size);
+        const candidate: Score = {
+          orphans: Number(left === 1) + Number(right === 1),
+          rowDistance: Math.abs(r - ideal),
+          centreOffset: Math.abs(col + (size - 1) / 2 - (len + 1) / 2),
+        };
+        if (!best || better(candidate, best)) {
+          best = { ...candidate, seats: Array.from({ length: size }, (_, i) => starts[r] + col - 1 + i) };
+        }
+      }
     }
   });
-  if (free.length < quantity) return undefined;
-  return free.sort((a, b) => a.score - b.score).slice(0, quantity).map((f) => f.seat).sort((a, b) => a - b);
+  return best;
+}
+
+const longestRun = (rowLengths: number[], taken: Set<number>) => {
+  const starts = rowStarts(rowLengths);
+  return Math.max(0, ...rowLengths.flatMap((len, r) => freeRuns(len, starts[r], taken).map(([, n]) => n)));
+};
+
+/** Splits over rows in as few blocks as it can: the longest block that fits, placed best, then the rest. */
+function splitAcrossRows(rowLengths: number[], taken: Set<number>, quantity: number): number[] | undefined {
+  const chosen = new Set(taken);
+  const seats: number[] = [];
+  while (seats.length < quantity) {
+    const size = Math.min(quantity - seats.length, longestRun(rowLengths, chosen));
+    if (size === 0) return undefined;
+    for (const seat of bestBlock(rowLengths, chosen, size)!.seats) {
+      chosen.add(seat);
+      seats.push(seat);
+    }
+  }
+  return seats.sort((a, b) => a - b);
+}
+
+/**
+ * Best available seats: `quantity` adjacent seats in one row. Among the blocks that fit, it
+ * prefers one that leaves no single stranded seat beside it, then the row nearest 60% back,
+ * then the block nearest the row's centre. With `allowSplit`, when no row has room, the seats
+ * are spread over rows in as few blocks as possible. Returns ascending seat numbers, or
+ * undefined when nothing fits.
+ */
+export function bestAvailable({ rowLengths, taken, quantity, allowSplit }: BestAvailableInput): number[] | undefined {
+  if (quantity < 1) return undefined;
+  const block = bestBlock(rowLengths, taken, quantity);
+  if (block) return block.seats;
+  return allowSplit ? splitAcrossRows(rowLengths, taken, quantity) : undefined;
 }

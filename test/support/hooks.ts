@@ -1,7 +1,7 @@
 import './env';
 import { config } from '../../shared/config';
 import { createDb, ensureDatabase, migrate } from '../../shared/db';
-import { createRedis } from '../../shared/redis';
+import { createRedis, deleteKeys } from '../../shared/redis';
 import { closeAll } from './cleanup';
 
 /** Root hooks: a fresh database migrated before the suite; database and keys removed after it. */
@@ -25,12 +25,7 @@ export const mochaHooks = {
     await db.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]).catch(() => undefined);
     await db.destroy();
     const redis = createRedis({ blocking: true, name: 'test-cleanup' });
-    let cursor = '0';
-    do {
-      const [next, keys] = await (redis as any).scan(cursor, 'MATCH', `${cfg.QUEUE_PREFIX}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, `${cfg.QUEUE_PREFIX}:*`);
     await redis.quit();
   },
 };

@@ -1,23 +1,43 @@
 import type { Context, Middleware, Next } from 'koa';
 import koaJwt from 'koa-jwt';
-import { forbidden, unauthorized } from '../../../shared/errors';
+import { AppError, forbidden } from '../../../shared/errors';
 import type { Caller, GatewayDeps } from '../deps';
 import type { TokenClaims } from './tokens';
+
+/** A 401 with the RFC 6750 challenge, so clients can tell a missing token from a bad one. */
+function invalidToken(message: string, tokenSent: boolean): AppError {
+  const challenge = tokenSent ? 'Bearer realm="boxoffice", error="invalid_token"' : 'Bearer realm="boxoffice"';
+  return new AppError(401, 'UNAUTHORIZED', message, undefined, { 'WWW-Authenticate': challenge });
+}
+
+/** Why koa-jwt refused the token, in words that reveal nothing about the key. */
+function describeRejection(err: { originalError?: { name?: string } }, tokenSent: boolean): string {
+  if (!tokenSent) return 'A bearer token is required';
+  return err.originalError?.name === 'TokenExpiredError' ? 'The token has expired' : 'The token is invalid';
+}
 
 /** koa-jwt with the algorithm pinned and iss/aud checked, then: access tokens only, user still exists. */
 export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users'>) {
   const jwt = koaJwt({ secret: deps.tokens.key as never, ...deps.tokens.verifyOptions, key: 'claims' });
 
   const authenticate: Middleware = async (ctx: Context, next: Next) => {
-    await jwt(ctx, async () => {
-      const claims = ctx.state.claims as TokenClaims;
-      const id = Number(claims?.sub);
-      if (claims?.typ !== 'access' || !Number.isSafeInteger(id)) throw unauthorized('An access token is required');
-      const role = await deps.users.role(id);
-      if (!role) throw unauthorized('The user no longer exists');
-      ctx.state.user = { id, role, username: claims.username } satisfies Caller;
-      await next();
-    });
+    const tokenSent = /^Bearer\s+\S/i.test(ctx.get('Authorization'));
+    let verified = false;
+    try {
+      await jwt(ctx, async () => {
+        verified = true;
+        const claims = ctx.state.claims as TokenClaims;
+        const id = Number(claims?.sub);
+        if (claims?.typ !== 'access' || !Number.isSafeInteger(id)) throw invalidToken('An access token is required', true);
+        const role = await deps.users.role(id);
+        if (!role) throw invalidToken('The user no longer exists', true);
+        ctx.state.user = { id, role, username: claims.username } satisfies Caller;
+        await next();
+      });
+    } catch (err) {
+      if (verified || (err as { status?: number }).status !== 401) throw err;
+      throw invalidToken(describeRejection(err as { originalError?: { name?: string } }, tokenSent), tokenSent);
+    }
   };
 
   const requireRole = (role: string): Middleware => async (ctx, next) => {

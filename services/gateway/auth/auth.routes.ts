@@ -10,7 +10,7 @@ export function authHandlers(deps: GatewayDeps): Handlers {
     },
     async login(ctx) {
       const { username, password } = ctx.request.body as { username: string; password: string };
-      ctx.body = await login(deps, username, password);
+      ctx.body = await login(deps, username, password, ctx.ip);
     },
     async refreshToken(ctx) {
       ctx.body = await refresh(deps, (ctx.request.body as { refresh: string }).refresh);

@@ -13,11 +13,19 @@ export async function signup(input: { username: string; email: string; password:
   return user.toPublic();
 }
 
-/** Checks credentials; unknown users cost the same time as a wrong password. */
-export async function login(deps: Pick<GatewayDeps, 'tokens' | 'users'>, username: string, password: string) {
+/**
+ * Checks credentials; unknown users cost the same time as a wrong password. Attempts per username
+ * and failures per client address are counted (429 once either is used up).
+ */
+export async function login(deps: Pick<GatewayDeps, 'tokens' | 'users' | 'loginLimiter'>, username: string, password: string, ip: string) {
+  await deps.loginLimiter.attempt(username, ip);
   const user = await User.query().findOne({ username });
   const ok = await verifyPassword(password, user?.password_hash ?? (await dummyPasswordHash()));
-  if (!user || !ok) throw unauthorized('Wrong username or password');
+  if (!user || !ok) {
+    await deps.loginLimiter.failed(ip);
+    throw unauthorized('Wrong username or password');
+  }
+  await deps.loginLimiter.succeeded(username);
   deps.users.remember(user.id, user.role);
   return deps.tokens.pair(user);
 }

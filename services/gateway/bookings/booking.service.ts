@@ -7,7 +7,7 @@ import type { ShowFacts } from '../catalog/show-cache';
 import type { Caller, GatewayDeps } from '../deps';
 import { parsePrefer } from './prefer';
 import { bodyHash, newRequestId } from './request-ids';
-import { Reply, submit } from './submit';
+import { replayOfKey, Reply, submit } from './submit';
 
 export interface BookBody {
   seat_number?: number;
@@ -22,9 +22,14 @@ export interface RequestHeaders {
   idempotencyKey?: string;
 }
 
-/** Everything the gateway can tell before enqueueing: 404, 409 started or sold out, 425 too early, 400 seats. */
-function assertBookable(show: ShowFacts | undefined, seats: number[] | undefined, now: number, prequeueSeconds: number): ShowFacts {
+function knownShow(show: ShowFacts | undefined): ShowFacts {
   if (!show) throw notFound('Show');
+  return show;
+}
+
+/** Everything the gateway can tell before enqueueing: 404, 409 started or sold out, 425 too early, 400 seats. */
+function assertBookable(found: ShowFacts | undefined, seats: number[] | undefined, now: number, prequeueSeconds: number): ShowFacts {
+  const show = knownShow(found);
   if (show.date_time.getTime() <= now) throw conflict('SHOW_STARTED', 'The show has already started');
   if (show.sales_open_at && show.sales_open_at.getTime() - prequeueSeconds * 1000 > now) {
     const opensIn = Math.ceil((show.sales_open_at.getTime() - prequeueSeconds * 1000 - now) / 1000);
@@ -37,16 +42,22 @@ function assertBookable(show: ShowFacts | undefined, seats: number[] | undefined
   return show;
 }
 
-/** POST /shows/:id/book: checks, then enqueues on the show's queue and awaits or answers 202. */
+/** POST /shows/:id/book: checks and admission, then enqueues on the show's queue and awaits or answers 202. */
 export async function requestBooking(deps: GatewayDeps, caller: Caller, showId: number, body: BookBody, headers: RequestHeaders): Promise<Reply> {
+  await deps.admission.admitUser(caller.id);
   const seats = body.seat_numbers ?? (body.seat_number !== undefined ? [body.seat_number] : undefined);
   const now = Date.now();
-  const show = assertBookable(await deps.shows.get(showId), seats, now, deps.cfg.PREQUEUE_SECONDS);
   const requestId = newRequestId(showId, caller.id, headers.idempotencyKey);
+  const hash = bodyHash('book', showId, body);
+  const replay = headers.idempotencyKey ? await replayOfKey(deps, caller.id, headers.idempotencyKey, { request_id: requestId, body_hash: hash }) : undefined;
+  if (replay && replay !== 'pending') return replay;
+  // A pending replay passed these checks when it was accepted; the worker decides the rest.
+  const show = replay ? knownShow(await deps.shows.get(showId)) : assertBookable(await deps.shows.get(showId), seats, now, deps.cfg.PREQUEUE_SECONDS);
+  if (!replay) await deps.admission.admitToShow(showId);
   const job: BookJob = {
     type: 'book', request_id: requestId, user_id: caller.id, show_id: showId,
     ...(seats ? { seats } : { quantity: body.quantity, allow_split: body.allow_split ?? false }),
-    hold: body.hold ?? false, created_at: new Date(now).toISOString(), body_hash: bodyHash('book', showId, body),
+    hold: body.hold ?? false, created_at: new Date(now).toISOString(), body_hash: hash,
   };
   const inWaitingRoom = show.sales_open_at !== null && show.sales_open_at.getTime() > now;
   const prefer = parsePrefer(headers.prefer);
@@ -54,16 +65,14 @@ export async function requestBooking(deps: GatewayDeps, caller: Caller, showId: 
     idempotencyKey: headers.idempotencyKey,
     waitSeconds: inWaitingRoom || prefer.respondAsync ? 0 : prefer.wait ?? deps.cfg.BOOK_WAIT_SECONDS,
     jobOptions: inWaitingRoom
-      ? { delay: show.sales_open_at!.getTime() - now, priority: waitingRoomPriority(show.shuffle_seed, requestId) }
+      // timestamp + delay is BullMQ's due time: the same millisecond for every waiting-room job, so all are shuffled together.
+      ? { timestamp: now, delay: show.sales_open_at!.getTime() - now, priority: waitingRoomPriority(show.shuffle_seed, requestId) }
       : undefined,
   });
 }
 
-/** POST /bookings/:id/cancel and /confirm: ownership and state checks, then the show's queue. */
-export async function requestBookingAction(deps: GatewayDeps, caller: Caller, type: 'cancel' | 'confirm', bookingId: number, headers: RequestHeaders): Promise<Reply> {
-  const booking = await Booking.query().findById(bookingId);
-  if (!booking) throw notFound('Booking');
-  if (booking.user_id !== caller.id) throw forbidden('This booking belongs to someone else');
+/** The state a cancel or confirm needs: 409 ALREADY_CANCELLED, HOLD_EXPIRED or NOT_HELD otherwise. */
+function assertActionable(type: 'cancel' | 'confirm', booking: Booking) {
   if (type === 'cancel' && !['booked', 'held'].includes(booking.status)) {
     throw conflict('ALREADY_CANCELLED', `Booking is already ${booking.status}`, { status: booking.status });
   }
@@ -71,12 +80,24 @@ export async function requestBookingAction(deps: GatewayDeps, caller: Caller, ty
     if (booking.status === 'expired') throw conflict('HOLD_EXPIRED', 'The hold has expired');
     throw conflict('NOT_HELD', `Booking is ${booking.status}, not held`, { status: booking.status });
   }
+}
+
+/** POST /bookings/:id/cancel and /confirm: ownership and state checks, then the show's queue. */
+export async function requestBookingAction(deps: GatewayDeps, caller: Caller, type: 'cancel' | 'confirm', bookingId: number, headers: RequestHeaders): Promise<Reply> {
+  await deps.admission.admitUser(caller.id);
+  const booking = await Booking.query().findById(bookingId);
+  if (!booking) throw notFound('Booking');
+  if (booking.user_id !== caller.id) throw forbidden('This booking belongs to someone else');
+  const key = headers.idempotencyKey;
+  const ids = { request_id: newRequestId(booking.show_id, caller.id, key), body_hash: bodyHash(type, bookingId, null) };
+  const replay = key ? await replayOfKey(deps, caller.id, key, ids) : undefined;
+  if (replay && replay !== 'pending') return replay;
+  if (!replay) assertActionable(type, booking);
   const job: BookingActionJob = {
-    type, request_id: newRequestId(booking.show_id, caller.id, headers.idempotencyKey), user_id: caller.id,
-    show_id: booking.show_id, booking_id: bookingId, created_at: new Date().toISOString(), body_hash: bodyHash(type, bookingId, null),
+    type, ...ids, user_id: caller.id, show_id: booking.show_id, booking_id: bookingId, created_at: new Date().toISOString(),
   };
   const prefer = parsePrefer(headers.prefer);
-  return submit(deps, job, { idempotencyKey: headers.idempotencyKey, waitSeconds: prefer.respondAsync ? 0 : prefer.wait ?? deps.cfg.BOOK_WAIT_SECONDS });
+  return submit(deps, job, { idempotencyKey: key, waitSeconds: prefer.respondAsync ? 0 : prefer.wait ?? deps.cfg.BOOK_WAIT_SECONDS });
 }
 
 /** GET /my-bookings: newest first, with show and movie fields. */

@@ -26,17 +26,33 @@ export function replyForOutcome(o: Outcome | JobView): Reply {
 
 const accepted = (view: JobView): Reply => ({ status: 202, body: view, headers: { Location: `/jobs/${view.id}` } });
 
+const keySlot = (userId: number, key: string) => `${queuePrefix()}:idem:${idempotencyHash(userId, key)}`;
+const keyValue = (job: Pick<ClientJob, 'request_id' | 'body_hash'>) => `${job.request_id}|${job.body_hash}`;
+const keyReused = () => new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request');
+
 /**
  * A keyed request claims its Idempotency-Key once (SET NX). A later request with the same key
  * and the same body is the same request; with another body it is refused with 422.
+ * Returns true when this call made the claim (nobody sent the key before).
  */
-async function claimKey(deps: GatewayDeps, job: ClientJob, key: string): Promise<void> {
-  const slot = `${queuePrefix()}:idem:${idempotencyHash(job.user_id, key)}`;
-  const mine = `${job.request_id}|${job.body_hash}`;
-  const prior = await deps.redis.set(slot, mine, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX', 'GET');
-  if (prior !== null && prior !== mine) {
-    throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request');
-  }
+async function claimKey(deps: GatewayDeps, job: ClientJob, key: string): Promise<boolean> {
+  const prior = await deps.redis.set(keySlot(job.user_id, key), keyValue(job), 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX', 'GET');
+  if (prior !== null && prior !== keyValue(job)) throw keyReused();
+  return prior === null;
+}
+
+/**
+ * What an Idempotency-Key replay is answered before the gateway's checks, which only hold for
+ * new requests (a replay after the show sold out still gets its own 201): the stored outcome if
+ * the request has finished, `pending` if it was accepted and is still on its way, undefined if the
+ * key is new. 422 if the key was sent with another body.
+ */
+export async function replayOfKey(deps: GatewayDeps, userId: number, key: string, asked: Pick<ClientJob, 'request_id' | 'body_hash'>): Promise<Reply | 'pending' | undefined> {
+  const prior = await deps.redis.get(keySlot(userId, key));
+  if (prior !== null && prior !== keyValue(asked)) throw keyReused();
+  const done = await storedOutcome(asked.request_id);
+  if (done) return replyForOutcome(done as unknown as Outcome);
+  return prior === null ? undefined : 'pending';
 }
 
 export interface SubmitOptions {
@@ -48,11 +64,7 @@ export interface SubmitOptions {
 
 /** Puts a request on its show's queue (once, whatever the retries) and waits for the outcome or answers 202. */
 export async function submit(deps: GatewayDeps, job: ClientJob, opts: SubmitOptions): Promise<Reply> {
-  if (opts.idempotencyKey) {
-    await claimKey(deps, job, opts.idempotencyKey);
-    const done = await storedOutcome(job.request_id);
-    if (done) return replyForOutcome(done as unknown as Outcome);
-  }
+  const repeated = opts.idempotencyKey ? !(await claimKey(deps, job, opts.idempotencyKey)) : false;
   const waiting = opts.waitSeconds > 0 ? deps.waiter.wait(job.request_id, opts.waitSeconds * 1000, deps.shutdown) : undefined;
   try {
     await deps.queues.add(job.show_id, job, opts.jobOptions);
@@ -60,12 +72,15 @@ export async function submit(deps: GatewayDeps, job: ClientJob, opts: SubmitOpti
     waiting?.cancel();
     throw err;
   }
-  const outcome = waiting ? ((await waiting.promise) ?? (await storedOutcome(job.request_id))) : undefined;
+  // A repeated key may name a job that finished before this call listened: its outcome is stored by now.
+  const early = repeated ? await storedOutcome(job.request_id) : undefined;
+  if (early) waiting?.cancel();
+  const outcome = early ?? (waiting ? ((await waiting.promise) ?? (await storedOutcome(job.request_id))) : undefined);
   if (outcome) return replyForOutcome(outcome as unknown as Outcome);
   const queued = await viewOfQueuedJob(deps, job.show_id, job.request_id);
   if (queued) {
     const { user_id: _owner, ...view } = queued;
-    return view.status === 'failed' ? replyForOutcome(view) : accepted(view);
+    return view.status === 'queued' || view.status === 'active' ? accepted(view) : replyForOutcome(view);
   }
   const finished = await storedOutcome(job.request_id);
   if (finished) return replyForOutcome(finished as unknown as Outcome);

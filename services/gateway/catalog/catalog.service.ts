@@ -22,7 +22,7 @@ export async function getMovie(id: number): Promise<Movie> {
 }
 
 export async function createMovie(input: Partial<Movie>) {
-  return (await Movie.query().insert(input)).toPublic();
+  return (await Movie.query().insert(input).returning('*')).toPublic();
 }
 
 export async function updateMovie(id: number, patch: Partial<Movie>) {

@@ -40,6 +40,12 @@ export function toAppError(err: any): AppError | undefined {
   return undefined;
 }
 
+/** The methods the router knows for the request's path (RFC 9110: a 405 names them in Allow). */
+function allowedMethods(ctx: Context): string {
+  const layers = ((ctx as unknown as { matched?: { methods: string[] }[] }).matched ?? []);
+  return [...new Set(layers.flatMap((l) => l.methods))].join(', ');
+}
+
 /** Registered first: one place decides what the client sees. Unknown errors become a logged 500. */
 export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
   try {
@@ -52,6 +58,7 @@ export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
     if (app) {
       ctx.status = app.status;
       if (app.headers) ctx.set(app.headers);
+      if (app.status === 405) ctx.set('Allow', allowedMethods(ctx));
       ctx.body = { error: { code: app.code, message: app.message, ...(app.details !== undefined ? { details: app.details } : {}) } };
     } else {
       ctx.state.log?.error({ err }, 'unhandled error');

@@ -44,6 +44,10 @@ export async function viewOfQueuedJob(deps: GatewayDeps, showId: number, id: str
   const job = JSON.parse(data) as ClientJob;
   const base = { ...viewOfOutcome({ id, type: job.type, show_id: showId, status: 'queued', result: null, error: null, created_at: job.created_at, finished_at: job.created_at }), finished_at: null, user_id: job.user_id };
   if (finishedOn) {
+    // Finished on the queue: the outcome is in Postgres (a completed job stored it before finishing;
+    // a job out of retries gets its INTERNAL outcome a moment after).
+    const stored = await storedOutcome(id);
+    if (stored) return { ...viewOfOutcome(stored as unknown as Outcome), user_id: stored.user_id };
     return { ...base, status: 'failed', finished_at: iso(Number(finishedOn)), error: { code: 'INTERNAL', message: `The request could not be processed: ${failedReason ?? 'unknown error'}` } };
   }
   const position = await jobPosition(deps.redis, showId, id);

@@ -7,7 +7,11 @@ import { metricsRegistry } from '../../../shared/metrics';
 
 /** Checks each dependency with a short timeout; `ok` or the error text. */
 export async function readiness(deps: Pick<GatewayDeps, 'db' | 'redis'>): Promise<{ ready: boolean; checks: Record<string, string> }> {
-  const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1500))]);
+  const within = <T>(p: Promise<T>) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), 1500); });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  };
   const [pg, redis] = await Promise.allSettled([within(deps.db.raw('SELECT 1')), within(deps.redis.ping())]);
   const describe = (r: PromiseSettledResult<unknown>) => (r.status === 'fulfilled' ? 'ok' : String((r.reason as Error)?.message ?? r.reason));
   const checks = { postgres: describe(pg), redis: describe(redis) };

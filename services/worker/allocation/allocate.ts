@@ -18,10 +18,12 @@ export async function bookBestAvailable(db: Knex, job: BookJob, holdSeconds: num
     await trx.raw('SELECT bx_lock_show(?)', [job.show_id]);
     const prior = first(await trx.raw('SELECT bx_outcome(?)', [job.request_id]));
     if (prior) return { ...(prior as Outcome), replayed: true };
-    const show = (await trx('shows').where('id', job.show_id).first('row_lengths', 'total_seats', 'active_seats')) as
-      | { row_lengths: number[]; total_seats: number; active_seats: number }
+    const show = (await trx('shows').where('id', job.show_id)
+      .first('row_lengths', 'total_seats', 'active_seats', trx.raw('date_time <= now() AS started'))) as
+      | { row_lengths: number[]; total_seats: number; active_seats: number; started: boolean }
       | undefined;
-    if (!show || show.active_seats >= show.total_seats) return bookSeats(trx, job, [], holdSeconds);
+    // bx_book answers NOT_FOUND, SHOW_STARTED or SOLD_OUT for these.
+    if (!show || show.started || show.active_seats >= show.total_seats) return bookSeats(trx, job, [], holdSeconds);
     const taken = await trx('bookings').where('show_id', job.show_id).whereIn('status', ['booked', 'held']).pluck('seat_number');
     const seats = bestAvailable({ rowLengths: show.row_lengths, taken: new Set(taken), quantity: job.quantity ?? 1, allowSplit: job.allow_split ?? false });
     if (seats) return bookSeats(trx, job, seats, holdSeconds);

@@ -1,6 +1,8 @@
 import type { Job } from 'bullmq';
 import type { AnyJob, BookJob, BookingActionJob, ExpireHoldJob, JobType, Outcome } from '../../../shared/queue/jobs';
 import { JOB_TYPES } from '../../../shared/queue/jobs';
+import { bullKey } from '../../../shared/queue/names';
+import { FIFO_PRIORITY } from '../../../shared/queue/producer';
 import { publishOutcome, publishSeatsLeft } from '../../../shared/queue/results';
 import type { WorkerDeps } from '../deps';
 import { bookBestAvailable, bookingAction, bookSeats, expireHold } from './allocate';
@@ -10,6 +12,8 @@ export interface JobReport {
   status: string;
   code?: string;
   seats?: number;
+  /** The request already had its outcome (the job ran before, e.g. after a stall). */
+  replayed?: boolean;
 }
 
 type JobHandler = (job: Job<AnyJob>) => Promise<JobReport>;
@@ -24,16 +28,35 @@ async function scheduleExpiry(deps: WorkerDeps, job: BookJob, outcome: Outcome) 
   await deps.queues.add(job.show_id, expiry, { delay: Math.max(0, new Date(expiresAt).getTime() - Date.now()), priority: 1 });
 }
 
+const OPENED_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * The first waiting-room request a worker runs means the show has opened: log the seed of the
+ * shuffle once per show (a Redis SET NX, so once across workers and restarts).
+ */
+async function noteOpening(deps: WorkerDeps, job: Job<AnyJob>, opened: Set<number>) {
+  const showId = job.data.show_id;
+  if ((job.opts.priority ?? FIFO_PRIORITY) >= FIFO_PRIORITY || opened.has(showId)) return;
+  if (opened.size > 10_000) opened.clear();
+  opened.add(showId);
+  if (!(await deps.redis.set(bullKey(showId, 'opened'), String(Date.now()), 'EX', OPENED_TTL_SECONDS, 'NX'))) return;
+  const show = await deps.db('shows').where('id', showId).first('shuffle_seed', 'sales_open_at');
+  const waiting = await deps.redis.zcard(bullKey(showId, 'prioritized'));
+  deps.log.info({ show_id: showId, shuffle_seed: String(show?.shuffle_seed), sales_open_at: show?.sales_open_at, waiting: waiting + 1 }, 'waiting room opened');
+}
+
 function report(outcome: Outcome, seats?: number): JobReport {
-  return { status: outcome.status, ...(outcome.error ? { code: outcome.error.code } : {}), ...(seats ? { seats } : {}) };
+  return { status: outcome.status, ...(outcome.error ? { code: outcome.error.code } : {}), ...(seats ? { seats } : {}), ...(outcome.replayed ? { replayed: true } : {}) };
 }
 
 /** One handler per job type; startup fails if a type has none. */
 export function makeProcessor(deps: WorkerDeps): JobHandler {
   const hold = deps.cfg.HOLD_SECONDS;
+  const opened = new Set<number>();
   const handlers: Record<JobType, JobHandler> = {
     async book(job) {
       const data = job.data as BookJob;
+      await noteOpening(deps, job, opened).catch((err) => deps.log.warn({ show_id: data.show_id, err: err.message }, 'could not note the opening'));
       const outcome = data.seats ? await bookSeats(deps.db, data, data.seats, hold) : await bookBestAvailable(deps.db, data, hold);
       await scheduleExpiry(deps, data, outcome);
       void publishOutcome(deps.redis, outcome);

@@ -1,6 +1,7 @@
 import { Job, Worker } from 'bullmq';
 import { dueShowsKey, queuePrefix, showQueueName } from '../../../shared/queue/names';
 import { bullKey } from '../../../shared/queue/names';
+import { ANNOUNCE_EVERY_MS } from '../../../shared/queue/producer';
 import { writeDrainStats } from '../../../shared/queue/stats';
 import type { AnyJob, BookJob, BookingActionJob } from '../../../shared/queue/jobs';
 import type { WorkerDeps } from '../deps';
@@ -14,6 +15,9 @@ local current = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if current ~= ARGV[2] then return 0 end
 if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
 return 1`;
+
+/** Tries to store a final INTERNAL outcome (about a minute of backoff in all). */
+const FAILURE_RECORD_ATTEMPTS = 10;
 
 interface Attached {
   worker: Worker;
@@ -71,6 +75,7 @@ export class ShowAttacher {
   private async attach(showId: number) {
     const { cfg, log } = this.deps;
     await this.deps.queues.queue(showId).setGlobalConcurrency(1);
+    if (this.stopping || this.attached.has(showId)) return;
     const lockDuration = cfg.JOB_LOCK_SECONDS * 1000;
     const worker = new Worker<AnyJob, JobReport>(showQueueName(showId), this.processor, {
       connection: this.deps.bullClient as never,
@@ -88,9 +93,10 @@ export class ShowAttacher {
       state.lastActivity = Date.now();
       state.processed++;
       if (job.name === 'book') state.seatsAsked += rep?.seats ?? 1;
-      log.info({ job_id: job.id, show_id: showId, type: job.name, status: rep?.status, code: rep?.code, duration_ms: (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now()), attempts: job.attemptsMade }, 'job done');
+      log.info({ request_id: (job.data as { request_id?: string }).request_id, job_id: job.id, show_id: showId, type: job.name, status: rep?.status, code: rep?.code, replayed: rep?.replayed, duration_ms: (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now()), attempts: job.attemptsMade }, 'job done');
     });
     worker.on('failed', (job, err) => void this.onFailed(showId, job, err));
+    worker.on('stalled', (jobId) => log.warn({ job_id: jobId, show_id: showId }, 'job stalled (its worker stopped renewing the lock): back on the queue'));
     worker.on('error', (err) => log.warn({ show_id: showId, err: err.message }, 'worker error'));
     log.info({ show_id: showId }, 'attached to show');
   }
@@ -98,14 +104,22 @@ export class ShowAttacher {
   /** A job out of retries still gets exactly one outcome: INTERNAL, unless it already has one. */
   private async onFailed(showId: number, job: Job<AnyJob> | undefined, err: Error) {
     if (!job) return;
-    const final = job.attemptsMade >= (job.opts.attempts ?? 1);
+    // finishedOn is set once the job is moved to failed for good: out of attempts, unrecoverable, or stalled too often.
+    const final = job.finishedOn !== undefined || job.attemptsMade >= (job.opts.attempts ?? 1);
     this.deps.log.warn({ job_id: job.id, show_id: showId, attempt: job.attemptsMade, final, err: err.message }, 'job attempt failed');
     if (!final || job.data.type === 'expire') return;
-    try {
-      const outcome = await recordFailure(this.deps.db, job.data as BookJob | BookingActionJob, err.message);
-      void publishOutcome(this.deps.redis, outcome);
-    } catch (e) {
-      this.deps.log.error({ job_id: job.id, err: (e as Error).message }, 'could not store the failure outcome');
+    const reason = `The request could not be processed (${job.attemptsMade} attempts): ${err.message}`;
+    // The retries often ran out because Postgres is away: keep trying to store the one outcome for a while.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await recordFailure(this.deps.db, job.data as BookJob | BookingActionJob, reason);
+        void publishOutcome(this.deps.redis, outcome);
+        return;
+      } catch (e) {
+        this.deps.log.error({ job_id: job.id, attempt, err: (e as Error).message }, 'could not store the failure outcome');
+        if (attempt >= FAILURE_RECORD_ATTEMPTS || this.stopping) return;
+        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 10_000)));
+      }
     }
   }
 
@@ -126,6 +140,9 @@ export class ShowAttacher {
   private async tryDetach(showId: number, s: Attached) {
     const r = this.deps.redis;
     const score = await r.zscore(dueShowsKey(), String(showId));
+    // A producer announces a show at most once per ANNOUNCE_EVERY_MS: work added just after a recent
+    // announcement may not move the score, so the entry is only removed once that window has passed.
+    if (score !== null && Date.now() - Number(score) < 2 * ANNOUNCE_EVERY_MS) return;
     const [prioritized, wait, active, nextDelayed] = await Promise.all([
       r.zcard(bullKey(showId, 'prioritized')), r.llen(bullKey(showId, 'wait')), r.llen(bullKey(showId, 'active')),
       r.zrange(bullKey(showId, 'delayed'), '0', '0', 'WITHSCORES'),

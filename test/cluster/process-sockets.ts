@@ -1,0 +1,40 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+/**
+ * Established TCP connections that process `pid` holds to any of `ports` on the server side
+ * (read from /proc: the process's socket inodes joined with the kernel's TCP table).
+ */
+export function connectionsTo(pid: number, ports: number[]): number {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      /* fd closed while reading */
+    }
+  }
+  const wanted = new Set(ports);
+  let n = 0;
+  for (const table of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10 || cols[3] !== '01') continue;
+      const remotePort = parseInt(cols[2].split(':')[1], 16);
+      if (wanted.has(remotePort) && inodes.has(cols[9])) n++;
+    }
+  }
+  return n;
+}
+
+/** Resident set size of process `pid`, in MiB. */
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
