@@ -26,6 +26,7 @@ export const ANNOUNCE_EVERY_MS = 1000;
 export class ShowQueues {
   private readonly queues = new Map<number, Queue>();
   private readonly announced = new Map<number, number>();
+  private readonly announcing = new Map<number, Promise<void>>();
 
   constructor(private readonly redis: RedisClient) {}
 
@@ -47,9 +48,13 @@ export class ShowQueues {
     return q;
   }
 
-  /** Adds a job (id = request id) and makes sure a worker will look at the show. */
+  /**
+   * Adds a job (id = request id) and makes sure a worker will look at the show. The show is
+   * announced first: a failed announcement leaves nothing on the queue that no worker would find.
+   */
   async add(showId: number, job: AnyJob, opts: JobsOptions = {}): Promise<Job> {
     const jobId = job.type === 'expire' ? `expire-${job.hold_request_id}` : job.request_id;
+    await this.announce(showId, opts.delay ? Date.now() + opts.delay : Date.now());
     const added = await this.queue(showId).add(job.type, job, {
       jobId,
       priority: FIFO_PRIORITY,
@@ -60,20 +65,28 @@ export class ShowQueues {
       ...opts,
     });
     metrics().jobsEnqueued.inc({ type: job.type });
-    await this.announce(showId, opts.delay ? Date.now() + opts.delay : Date.now());
     return added;
   }
 
-  /** Tells workers the show has work from `at` (ms). Throttled for work that is due now. */
+  /**
+   * Tells workers the show has work from `at` (ms). Work due now is announced at most once per
+   * ANNOUNCE_EVERY_MS per show; callers in the meantime share the announcement under way, so
+   * nobody goes on as if announced when it failed.
+   */
   async announce(showId: number, at = Date.now()): Promise<void> {
     const now = Date.now();
-    if (at <= now && now - (this.announced.get(showId) ?? 0) < ANNOUNCE_EVERY_MS) return;
-    if (at <= now) this.announced.set(showId, now);
+    // Delayed work only moves the score earlier (LT), never postponing work that is already due.
+    if (at > now) return void (await this.redis.zadd(dueShowsKey(), 'LT', at, String(showId)));
+    const underWay = this.announcing.get(showId);
+    if (underWay) return underWay;
+    if (now - (this.announced.get(showId) ?? 0) < ANNOUNCE_EVERY_MS) return;
     if (this.announced.size > 10_000) this.announced.clear();
     // Work due now always moves the score, so a worker's compare-and-remove on detach cannot drop it.
-    // Delayed work only moves the score earlier (LT), never postponing work that is already due.
-    if (at <= now) await this.redis.zadd(dueShowsKey(), now, String(showId));
-    else await this.redis.zadd(dueShowsKey(), 'LT', at, String(showId));
+    const announcing = this.redis.zadd(dueShowsKey(), now, String(showId))
+      .then(() => void this.announced.set(showId, now))
+      .finally(() => this.announcing.delete(showId));
+    this.announcing.set(showId, announcing);
+    return announcing;
   }
 
   async close(): Promise<void> {

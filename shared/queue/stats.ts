@@ -30,13 +30,18 @@ export async function writeDrainStats(redis: RedisClient, showId: number, stats:
   await redis.expire(key, 3600);
 }
 
-/** Jobs ahead of `jobId`: prioritized jobs before it, plus the running one. Undefined if not waiting. */
+/**
+ * Jobs ahead of `jobId`: the running one, the wait list (taken before prioritized jobs), and the
+ * prioritized jobs before it. A job back in the wait list after a stall counts the entries nearer
+ * the list's tail. Undefined if the job is not waiting.
+ */
 export async function jobPosition(redis: RedisClient, showId: number, jobId: string): Promise<number | undefined> {
   const [rank, active, wait] = await Promise.all([
     redis.zrank(bullKey(showId, 'prioritized'), jobId),
     redis.llen(bullKey(showId, 'active')),
     redis.llen(bullKey(showId, 'wait')),
   ]);
-  if (rank === null) return undefined;
-  return rank + active + wait;
+  if (rank !== null) return rank + active + wait;
+  const index = wait > 0 ? await redis.lpos(bullKey(showId, 'wait'), jobId) : null;
+  return index === null ? undefined : active + wait - 1 - index;
 }

@@ -12,7 +12,7 @@ export interface BestAvailableInput {
 /** The row people prefer, as a fractional row index: 60% of the way back from the screen. */
 export const idealRow = (rowCount: number) => (3 * (rowCount - 1)) / 5;
 
-/** One way to seat a block: how good it is, compared field by field, lowest first. */
+/** One way to seat a block and how good it is: fewest orphans, then nearest row, most central, furthest back. */
 interface Placement {
   /** Single free seats the block would leave stranded beside it (0, 1 or 2). */
   orphans: number;
@@ -20,6 +20,8 @@ interface Placement {
   rowDistance: number;
   /** Seats between the block's middle and the row's middle. */
   centreOffset: number;
+  /** Row index: between rows equally good, the one further back. */
+  row: number;
   seats: number[];
 }
 
@@ -28,7 +30,8 @@ type Score = Omit<Placement, 'seats'>;
 const better = (a: Score, b: Score) =>
   a.orphans !== b.orphans ? a.orphans < b.orphans
     : a.rowDistance !== b.rowDistance ? a.rowDistance < b.rowDistance
-      : a.centreOffset < b.centreOffset;
+      : a.centreOffset !== b.centreOffset ? a.centreOffset < b.centreOffset
+        : a.row > b.row;
 
 /** Free runs of one row as [first column, length] pairs (columns are 1-based). */
 function freeRuns(len: number, start: number, taken: Set<number>): [number, number][] {
@@ -59,6 +62,7 @@ function bestBlock(rowLengths: number[], taken: Set<number>, size: number): Plac
           orphans: Number(left === 1) + Number(right === 1),
           rowDistance: Math.abs(r - ideal),
           centreOffset: Math.abs(col + (size - 1) / 2 - (len + 1) / 2),
+          row: r,
         };
         if (!best || better(candidate, best)) {
           best = { ...candidate, seats: Array.from({ length: size }, (_, i) => starts[r] + col - 1 + i) };
@@ -92,7 +96,7 @@ function splitAcrossRows(rowLengths: number[], taken: Set<number>, quantity: num
 /**
  * Best available seats: `quantity` adjacent seats in one row. Among the blocks that fit, it
  * prefers one that leaves no single stranded seat beside it, then the row nearest 60% back,
- * then the block nearest the row's centre. With `allowSplit`, when no row has room, the seats
+ * then the block nearest the row's centre, then the row further back. With `allowSplit`, when no row has room, the seats
  * are spread over rows in as few blocks as possible. Returns ascending seat numbers, or
  * undefined when nothing fits.
  */

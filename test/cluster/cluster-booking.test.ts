@@ -4,7 +4,7 @@ import { testDb } from '../support/gateway';
 import type { HttpResult } from '../support/http';
 import { checkInvariants, waitForOutcomes } from '../support/invariants';
 import { ClusterStack, startClusterStack } from './cluster-stack';
-import { connectionsTo } from './process-sockets';
+import { connectionsTo, localPortsTo } from './process-sockets';
 
 const WAIT = { prefer: 'wait=30' };
 
@@ -121,8 +121,10 @@ describe('booking races on a 3-master Redis Cluster (gateway and 3 worker proces
       throw e;
     });
     const busy = connectionsTo(pid, stack.cluster.ports);
-    await until('the worker to detach from all 40 shows', () => attached().size === 0);
+    await until('the worker to detach from all 40 shows', () => attached().size === 0, 60_000);
     const after = connectionsTo(pid, stack.cluster.ports);
+    const mine = new Set(localPortsTo(pid, stack.cluster.ports).map((p) => `addr=127.0.0.1:${p} `));
+    for (const port of stack.cluster.ports) console.log(port, require('child_process').execSync(`redis-cli -p ${port} client list`).toString().split('\n').filter((l: string) => [...mine].some((m) => l.includes(m))).join('\n'));
     console.log(`      worker Redis connections: idle ${idle}, 40 shows attached ${busy}, after detaching ${after}`);
     expect(busy - idle).to.be.at.least(40);
     expect(after).to.be.at.most(idle);

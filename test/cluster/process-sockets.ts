@@ -5,6 +5,11 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
  * (read from /proc: the process's socket inodes joined with the kernel's TCP table).
  */
 export function connectionsTo(pid: number, ports: number[]): number {
+  return localPortsTo(pid, ports).length;
+}
+
+/** The local ports of the connections `connectionsTo` counts. */
+export function localPortsTo(pid: number, ports: number[]): number[] {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
@@ -15,7 +20,7 @@ export function connectionsTo(pid: number, ports: number[]): number {
     }
   }
   const wanted = new Set(ports);
-  let n = 0;
+  const local: number[] = [];
   for (const table of ['tcp', 'tcp6']) {
     let text = '';
     try {
@@ -27,10 +32,10 @@ export function connectionsTo(pid: number, ports: number[]): number {
       const cols = line.trim().split(/\s+/);
       if (cols.length < 10 || cols[3] !== '01') continue;
       const remotePort = parseInt(cols[2].split(':')[1], 16);
-      if (wanted.has(remotePort) && inodes.has(cols[9])) n++;
+      if (wanted.has(remotePort) && inodes.has(cols[9])) local.push(parseInt(cols[1].split(':')[1], 16));
     }
   }
-  return n;
+  return local;
 }
 
 /** Resident set size of process `pid`, in MiB. */

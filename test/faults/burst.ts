@@ -3,6 +3,7 @@ import { Knex } from 'knex';
 import { newRequestId } from '../../services/gateway/bookings/request-ids';
 import type { Show } from '../../shared/db/models';
 import { createShow, createUsers, TestUser } from '../support/fixtures';
+import { inDatabase } from './fault-env';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -57,8 +58,7 @@ export const CONTENDED_SEATS = 100;
 
 /** A show of 120 seats, 24 customers, and 20 seats already booked (seats 1-20) to cancel during the burst. */
 export async function prepareShow(db: Knex): Promise<BurstShow> {
-  const show = await createShow({ total_seats: SHOW_SEATS, max_seats_per_user: 10 });
-  const users = await createUsers(24);
+  const [show, users] = await inDatabase(db, async () => [await createShow({ total_seats: SHOW_SEATS, max_seats_per_user: 10 }), await createUsers(24)] as const);
   const rows = Array.from({ length: 20 }, (_, i) => ({
     user_id: users[i].id, show_id: show.id, seat_number: i + 1, status: 'booked', request_id: `${show.id}-seed${i}`,
   }));

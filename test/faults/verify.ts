@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Knex } from 'knex';
 import { checkInvariants, InvariantReport, waitForOutcomes } from '../support/invariants';
-import { TestUser } from '../support/fixtures';
+import { createUser } from '../support/fixtures';
+import { inDatabase } from './fault-env';
 import { expectedRequestId, isAcknowledged, OpResult, perform, SHOW_SEATS } from './burst';
 import { FaultRow, recordRow } from './report';
 import type { QueueProbe } from './stack';
@@ -87,7 +88,8 @@ export function expectInvariants(s: Settled) {
 }
 
 /** After the fault: a new booking of a free seat goes through the same gateway and workers and answers 201. */
-export async function expectRecovered(db: Knex, baseUrl: string, showId: number, user: TestUser) {
+export async function expectRecovered(db: Knex, baseUrl: string, showId: number) {
+  const user = await inDatabase(db, () => createUser());
   const taken = new Set<number>(await db('bookings').where({ show_id: showId }).whereIn('status', ['booked', 'held']).pluck('seat_number'));
   const seat = Array.from({ length: SHOW_SEATS }, (_, i) => SHOW_SEATS - i).find((n) => !taken.has(n));
   expect(seat, 'a free seat for the recovery probe').to.not.equal(undefined);

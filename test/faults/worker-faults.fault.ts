@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { testDb } from '../support/gateway';
 import { createUser } from '../support/fixtures';
-import { Burst, expectedRequestId, Op, perform, planOps, prepareShow } from './burst';
-import { runScenario } from './scenario';
-import { QueueProbe, ShowLock, Stack, waitForLog } from './stack';
+import { expectedRequestId, Op, perform } from './burst';
+import { FaultEnv, faultEnv, inDatabase } from './fault-env';
+import { runScenario, startBurst } from './scenario';
+import { ShowLock, waitForLog } from './stack';
 import { expectInvariants, expectRecovered, settle } from './verify';
 import './report';
 
@@ -12,94 +12,89 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('faults: workers killed, stopped and stalled during a burst', function () {
   this.timeout(180_000);
-  let stack: Stack;
-  let queues: QueueProbe;
+  let e: FaultEnv;
 
   before(async () => {
-    stack = await Stack.start({}, ['w1', 'w2']);
-    queues = new QueueProbe(stack.env.REDIS_URL);
-  });
-  after(async () => {
-    await stack?.stop();
-    await queues?.close();
+    e = await faultEnv();
   });
 
   it('when a worker is SIGKILLed in the middle of a job, then another worker finishes the job and every acknowledged request has exactly one outcome', async () => {
-    const db = testDb();
     let killedJob = '';
     let exit: number | string | null = null;
-    const { run, settled } = await runScenario('worker SIGKILL mid-job', stack, queues, db, async ({ show }) => {
-      const lock = await ShowLock.take(stack.env.DATABASE_URL, show.show.id);
+    const { run, settled } = await runScenario('worker SIGKILL mid-job', e, async ({ show }) => {
+      const lock = await ShowLock.take(e.dbUrl, show.show.id);
       const victim = await lock.blockedWorker();
-      [killedJob] = await queues.activeJobs(show.show.id);
-      exit = await stack.stopWorker(victim, 'SIGKILL');
+      [killedJob] = await e.queues.activeJobs(show.show.id);
+      exit = await e.stack.stopWorker(victim, 'SIGKILL');
       await lock.release();
-      await stack.spawnWorker(`${victim}-restarted`);
+      await e.stack.spawnWorker(`${victim}r`);
     });
     expectInvariants(settled);
     expect(exit).to.equal('SIGKILL');
     expect(killedJob, 'the job running when the worker died').to.be.a('string').and.not.equal('');
-    expect(await db('requests').where({ id: killedJob }).first(), 'its outcome').to.not.equal(undefined);
-    expect(stack.alive(), 'gateway and workers running').to.equal(true);
-    await expectRecovered(db, stack.gateway.url, run.show.show.id, await createUser());
+    expect(await e.db('requests').where({ id: killedJob }).first(), 'its outcome').to.not.equal(undefined);
+    expect(e.stack.alive(), 'gateway and workers running').to.equal(true);
+    await expectRecovered(e.db, e.stack.gateway.url, run.show.show.id);
   });
 
   it('when a worker is SIGTERMed mid-burst, then it finishes its running job, exits 0, and the others take the rest', async () => {
-    const db = testDb();
     let runningJob = '';
     let exit: number | string | null = null;
     let finishingAfterSignal = false;
-    const { run, settled } = await runScenario('worker SIGTERM mid-burst', stack, queues, db, async ({ show }) => {
-      const lock = await ShowLock.take(stack.env.DATABASE_URL, show.show.id);
+    let storedAtExit: unknown;
+    let activeAtExit: string[] = [];
+    const { run, settled } = await runScenario('worker SIGTERM mid-burst', e, async ({ show }) => {
+      const lock = await ShowLock.take(e.dbUrl, show.show.id);
       const victim = await lock.blockedWorker();
-      [runningJob] = await queues.activeJobs(show.show.id);
-      const worker = stack.worker(victim);
-      const exited = stack.stopWorker(victim, 'SIGTERM');
+      [runningJob] = await e.queues.activeJobs(show.show.id);
+      const worker = e.stack.worker(victim);
+      const exited = e.stack.stopWorker(victim, 'SIGTERM');
       await sleep(500);
       finishingAfterSignal = worker.proc.exitCode === null;
       await lock.release();
       exit = await exited;
-      const stored = await db('requests').where({ id: runningJob }).first();
-      expect(stored, 'the running job has its outcome when the worker exits').to.not.equal(undefined);
-      expect(await queues.activeJobs(show.show.id), 'nothing half-done on the queue').to.not.include(runningJob);
-      await stack.spawnWorker(`${victim}-restarted`);
+      storedAtExit = await e.db('requests').where({ id: runningJob }).first();
+      activeAtExit = await e.queues.activeJobs(show.show.id);
+      await e.stack.spawnWorker(`${victim}r`);
     });
     expectInvariants(settled);
     expect(finishingAfterSignal, 'still finishing its job after SIGTERM').to.equal(true);
     expect(exit).to.equal(0);
-    expect(stack.alive(), 'gateway and workers running').to.equal(true);
-    await expectRecovered(db, stack.gateway.url, run.show.show.id, await createUser());
+    expect(storedAtExit, 'the running job has its outcome when the worker exits').to.not.equal(undefined);
+    expect(activeAtExit, 'nothing half-done left on the queue').to.not.include(runningJob);
+    expect(e.stack.alive(), 'gateway and workers running').to.equal(true);
+    await expectRecovered(e.db, e.stack.gateway.url, run.show.show.id);
   });
 
   it('when a stalled worker loses its job lock mid-job, then another worker runs the job too and the database keeps one outcome', async () => {
-    const db = testDb();
-    const show = await prepareShow(db);
-    const lock = await ShowLock.take(stack.env.DATABASE_URL, show.show.id);
-    const stalledOp: Op = { kind: 'book', user: await createUser(), showId: show.show.id, quantity: 2, key: randomUUID(), respondAsync: false };
-    const stalled = perform(stack.gateway.url, stalledOp, 60_000);
+    const run = await startBurst(e);
+    const showId = run.show.show.id;
+    // The stalled run is a best-available booking: it stops inside its allocation transaction.
+    const lock = await ShowLock.take(e.dbUrl, showId);
+    const user = await inDatabase(e.db, () => createUser());
+    const stalledOp: Op = { kind: 'book', user, showId, quantity: 2, key: randomUUID(), respondAsync: false };
+    const stalled = perform(e.stack.gateway.url, stalledOp, 60_000);
     const victim = await lock.blockedWorker();
     const jobId = expectedRequestId(stalledOp);
-    const ops = planOps(show, 100);
-    const burst = new Burst({ baseUrl: stack.gateway.url, ops, rate: 40, concurrency: 24 });
-    await burst.reached(Math.floor(ops.length * 0.2));
-    const pid = stack.worker(victim).proc.pid!;
+    await run.burst.reached(Math.floor(run.ops.length * 0.2));
+    const pid = e.stack.worker(victim).proc.pid!;
     process.kill(pid, 'SIGSTOP');
-    let takeover: any;
+    let takeover: unknown;
     try {
       await lock.release();
-      const other = [...stack.workers.keys()].find((n) => n !== victim)!;
-      takeover = await waitForLog(stack.worker(other), (l) => l.msg === 'job done' && l.job_id === jobId, 30_000).catch(() => undefined);
+      const other = [...e.stack.workers.keys()].find((n) => n !== victim)!;
+      takeover = await waitForLog(e.stack.worker(other), (l) => l.msg === 'job done' && l.job_id === jobId, 30_000).catch(() => undefined);
     } finally {
       process.kill(pid, 'SIGCONT');
     }
-    const results = [await stalled, ...(await burst.done)];
-    const settled = await settle('stalled worker, lock expired', db, queues, show.show.id, results);
+    const results = [await stalled, ...(await run.burst.done)];
+    const settled = await settle('stalled worker, lock expired', e.db, e.queues, showId, results);
     expectInvariants(settled);
     expect(takeover, 'another worker completed the job while the first was stopped').to.not.equal(undefined);
-    expect(await db('requests').where({ id: jobId }).first(), 'the stalled job has its outcome').to.not.equal(undefined);
-    const lockLost = await waitForLog(stack.worker(victim), (l) => String(l.err ?? '').includes(`lock for job ${jobId}`), 10_000).catch(() => undefined);
+    expect(await e.db('requests').where({ id: jobId }).first(), 'the stalled job has its outcome').to.not.equal(undefined);
+    const lockLost = await waitForLog(e.stack.worker(victim), (l) => String(l.err ?? '').includes(`lock for job ${jobId}`), 10_000).catch(() => undefined);
     expect(lockLost, 'the first run, resumed, found its lock gone').to.not.equal(undefined);
-    expect(stack.alive(), 'gateway and workers running').to.equal(true);
-    await expectRecovered(db, stack.gateway.url, show.show.id, await createUser());
+    expect(e.stack.alive(), 'gateway and workers running').to.equal(true);
+    await expectRecovered(e.db, e.stack.gateway.url, showId);
   });
 });

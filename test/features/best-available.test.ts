@@ -47,6 +47,9 @@ describe('best available: choosing seats on tricky maps', () => {
     const rows = hall(10, 10);
     expect(labels(rows, bestAvailable({ rowLengths: rows, taken: fullRows(rows, 'F'), quantity: 2, allowSplit: false }))).to.deep.equal(['G5', 'G6']);
     expect(labels(rows, bestAvailable({ rowLengths: rows, taken: fullRows(rows, 'E', 'F', 'G'), quantity: 2, allowSplit: false }))).to.deep.equal(['H5', 'H6']);
+    const six = hall(6, 10);
+    expect(idealRow(6)).to.equal(3);
+    expect(labels(six, bestAvailable({ rowLengths: six, taken: fullRows(six, 'D'), quantity: 2, allowSplit: false }))).to.deep.equal(['E5', 'E6']);
   });
 
   it('when the centre of the best row is taken, then the block goes as near the centre of that row as it can', () => {

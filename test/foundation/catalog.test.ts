@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { Booking, BookingStatus, Movie, Show } from '../../shared/db/models';
+import { Booking, Movie, Show } from '../../shared/db/models';
 import { FIFO_PRIORITY } from '../../shared/queue/producer';
 import { expectMatchesSpec } from '../support/contract';
 import { createShow, createUser, TestUser } from '../support/fixtures';

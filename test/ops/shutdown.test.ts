@@ -35,7 +35,7 @@ describe('ops: graceful shutdown on SIGTERM', function () {
       token: users[i % users.length].token, body: { seat_number: i + 1 }, headers: { Prefer: 'respond-async' },
     })));
     const ids: string[] = [];
-    await until(async () => (await testDb()('requests').where('show_id', show.id).count('* as n'))[0].n >= 20, 30_000, 'the first outcomes');
+    await until(async () => Number((await testDb()('requests').where('show_id', show.id).count('* as n'))[0].n) >= 20, 30_000, 'the first outcomes');
     expect(await first.kill('SIGTERM'), 'the worker exit code').to.equal(0);
     const active = await redis.llen(key(show, 'active'));
     const replies = await burst;

@@ -9,7 +9,7 @@ import { addressBucket } from '../../services/gateway/security/login-limiter';
 import { expectCleanError, forgetRateLimits, randomIp, startSecurityGateway } from './security-helpers';
 
 const PER_USER = 2;
-const PER_IP = 3;
+const PER_IP = 2;
 const WINDOW = 120;
 
 function expectTooMany(res: HttpResult) {

@@ -80,7 +80,8 @@ export async function submit(deps: GatewayDeps, job: ClientJob, opts: SubmitOpti
   const queued = await viewOfQueuedJob(deps, job.show_id, job.request_id);
   if (queued) {
     const { user_id: _owner, ...view } = queued;
-    return view.status === 'queued' || view.status === 'active' ? accepted(view) : replyForOutcome(view);
+    const running = view.status === 'queued' || view.status === 'active';
+    return running || opts.waitSeconds === 0 ? accepted(view) : replyForOutcome(view);
   }
   const finished = await storedOutcome(job.request_id);
   if (finished) return replyForOutcome(finished as unknown as Outcome);

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { koaSwagger } from 'koa2-swagger-ui';
 import type { Context, Next } from 'koa';
 import { loadSpec } from '../../../shared/openapi';
@@ -18,10 +20,23 @@ export async function readiness(deps: Pick<GatewayDeps, 'db' | 'redis'>): Promis
   return { ready: pg.status === 'fulfilled' && redis.status === 'fulfilled', checks };
 }
 
+const SWAGGER_DIST = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+const assets = new Map<string, Promise<Buffer>>();
+
+/** Swagger UI's files from swagger-ui-dist, read once (the page asks for the minified css name). */
+function docsAsset(file: string): Promise<Buffer> {
+  const real = file === 'swagger-ui.min.css' ? 'swagger-ui.css' : file;
+  if (!assets.has(real)) assets.set(real, readFile(path.join(SWAGGER_DIST, real)));
+  return assets.get(real)!;
+}
+
 export function opsHandlers(deps: GatewayDeps): Handlers {
   const swagger = koaSwagger({
     routePrefix: false,
     title: 'Boxoffice API',
+    swaggerCdnUrl: '/docs',
+    swaggerVersion: 'assets',
+    favicon: '/docs/assets/favicon-32x32.png',
     swaggerOptions: { url: '/openapi.json', persistAuthorization: true, tryItOutEnabled: true },
   });
   return {
@@ -40,6 +55,12 @@ export function opsHandlers(deps: GatewayDeps): Handlers {
     },
     openapiJson(ctx) {
       ctx.body = loadSpec();
+    },
+    async docsAsset(ctx) {
+      const file = ctx.state.params.file as string;
+      ctx.type = path.extname(file);
+      ctx.set('Cache-Control', 'public, max-age=86400');
+      ctx.body = await docsAsset(file);
     },
     async docs(ctx: Context) {
       await swagger(ctx, (async () => undefined) as unknown as Next);

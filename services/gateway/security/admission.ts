@@ -15,7 +15,7 @@ const MAX_RETRY_SECONDS = 3600;
 const MAX_SHOWS = 10_000;
 
 interface ShowLoad {
-  /** Jobs on the show's queue (waiting, running and delayed), plus the ones this process added since it was read. */
+  /** Jobs on the show's queue (waiting, running and delayed), plus the ones this process admitted since it was read. */
   depth: number;
   /** Jobs per second, from the workers' drain stats (0 when unknown). */
   rate: number;
@@ -39,6 +39,8 @@ export class Admission {
   private readonly perUser?: RateLimiterMemory;
   private readonly loads = new Map<number, ShowLoad>();
   private readonly reading = new Map<number, Promise<ShowLoad>>();
+  /** Bookings admitted per show by this process, ever: admissions during a read are added to what it measured. */
+  private readonly admitted = new Map<number, number>();
 
   constructor(private readonly redis: RedisClient, private readonly cfg: AdmissionConfig) {
     if (cfg.BOOK_RATE_LIMIT > 0) this.perUser = new RateLimiterMemory({ points: cfg.BOOK_RATE_LIMIT, duration: cfg.BOOK_RATE_WINDOW_SECONDS });
@@ -59,7 +61,8 @@ export class Admission {
 
   /** Takes a place on the show's queue; 429 SHOW_QUEUE_FULL when it is at MAX_QUEUE_DEPTH. */
   async admitToShow(showId: number): Promise<void> {
-    const load = await this.load(showId);
+    const seen = await this.load(showId);
+    const load = this.loads.get(showId) ?? seen;
     const max = this.cfg.MAX_QUEUE_DEPTH;
     if (load.depth >= max) {
       const after = retryAfterSeconds(load.depth - max + 1, load.rate);
@@ -67,6 +70,7 @@ export class Admission {
         { queue_depth: load.depth, max_queue_depth: max, drain_rate: load.rate }, { 'Retry-After': String(after) });
     }
     load.depth += 1;
+    this.admitted.set(showId, (this.admitted.get(showId) ?? 0) + 1);
   }
 
   /** The show's load: fresh, or stale while a read is under way unless the stale value would refuse. */
@@ -91,11 +95,16 @@ export class Admission {
   }
 
   private async measure(showId: number): Promise<ShowLoad> {
+    const admittedBefore = this.admitted.get(showId) ?? 0;
     const [depth, delayed, stats] = await Promise.all([
       queueDepth(this.redis, showId), this.redis.zcard(bullKey(showId, 'delayed')), readDrainStats(this.redis, showId),
     ]);
-    const load = { depth: depth + delayed, rate: stats.rate, at: Date.now() };
-    if (this.loads.size >= MAX_SHOWS && !this.loads.has(showId)) this.loads.clear();
+    const admittedSince = (this.admitted.get(showId) ?? 0) - admittedBefore;
+    const load = { depth: depth + delayed + admittedSince, rate: stats.rate, at: Date.now() };
+    if (this.loads.size >= MAX_SHOWS && !this.loads.has(showId)) {
+      this.loads.clear();
+      this.admitted.clear();
+    }
     this.loads.set(showId, load);
     return load;
   }

@@ -8,8 +8,8 @@ const API_POLICY = {
   directives: { defaultSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] },
 };
 
-/** Where the Swagger UI page (koa2-swagger-ui) loads its bundle, styles and fonts from. */
-const SWAGGER_CDN = 'https://cdnjs.cloudflare.com';
+/** The Swagger UI page loads its bundle and styles from this origin (/docs/assets) and its fonts from Google Fonts. */
+const SWAGGER_ASSETS = "'self'";
 const FONT_CSS = 'https://fonts.googleapis.com';
 const FONT_FILES = 'https://fonts.gstatic.com';
 
@@ -17,15 +17,15 @@ const inlineScripts = (html: string) => [...html.matchAll(/<script>([\s\S]*?)<\/
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 
 /**
- * The policy for the Swagger UI page: its bundle from the CDN, its one inline script allowed by
+ * The policy for the Swagger UI page: its bundle from /docs/assets, its one inline script allowed by
  * hash (not 'unsafe-inline'), inline styles (Swagger UI sets style attributes), and requests
  * only to this origin.
  */
 export function docsPolicy(html: string): string {
   return [
     "default-src 'none'",
-    `script-src ${[SWAGGER_CDN, ...inlineScripts(html).map(sha256)].join(' ')}`,
-    `style-src ${SWAGGER_CDN} ${FONT_CSS} 'unsafe-inline'`,
+    `script-src ${[SWAGGER_ASSETS, ...inlineScripts(html).map(sha256)].join(' ')}`,
+    `style-src ${SWAGGER_ASSETS} ${FONT_CSS} 'unsafe-inline'`,
     `font-src ${FONT_FILES} data:`,
     "img-src 'self' data: https:",
     "connect-src 'self'",
@@ -41,7 +41,7 @@ export function docsPolicy(html: string): string {
  */
 export function securityHeaders(): Middleware[] {
   let docs: { html: string; policy: string } | undefined;
-  const headers = helmet({ contentSecurityPolicy: API_POLICY, referrerPolicy: { policy: 'no-referrer' } });
+  const headers = helmet({ contentSecurityPolicy: API_POLICY, referrerPolicy: { policy: 'no-referrer' }, xFrameOptions: { action: 'deny' } });
   const noStore: Middleware = async (ctx: Context, next: Next) => {
     ctx.set('Cache-Control', 'no-store');
     await next();

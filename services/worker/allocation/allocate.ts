@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { BookJob, BookingActionJob, Outcome } from '../../../shared/queue/jobs';
 import { bestAvailable } from '../../../shared/seating/best-available';
+import { loadSeatMap, SeatMap } from './seat-map';
 
 const first = (res: { rows: Record<string, unknown>[] }) => Object.values(res.rows[0])[0];
 
@@ -16,25 +17,26 @@ export async function bookSeats(db: Knex | Knex.Transaction, job: BookJob, seats
 export async function bookBestAvailable(db: Knex, job: BookJob, holdSeconds: number): Promise<Outcome> {
   return db.transaction(async (trx) => {
     await trx.raw('SELECT bx_lock_show(?)', [job.show_id]);
-    const prior = first(await trx.raw('SELECT bx_outcome(?)', [job.request_id]));
-    if (prior) return { ...(prior as Outcome), replayed: true };
-    const show = (await trx('shows').where('id', job.show_id)
-      .first('row_lengths', 'total_seats', 'active_seats', trx.raw('date_time <= now() AS started'))) as
-      | { row_lengths: number[]; total_seats: number; active_seats: number; started: boolean }
-      | undefined;
-    // bx_book answers NOT_FOUND, SHOW_STARTED or SOLD_OUT for these.
-    if (!show || show.started || show.active_seats >= show.total_seats) return bookSeats(trx, job, [], holdSeconds);
-    const taken = await trx('bookings').where('show_id', job.show_id).whereIn('status', ['booked', 'held']).pluck('seat_number');
-    const seats = bestAvailable({ rowLengths: show.row_lengths, taken: new Set(taken), quantity: job.quantity ?? 1, allowSplit: job.allow_split ?? false });
-    if (seats) return bookSeats(trx, job, seats, holdSeconds);
-    const free = show.total_seats - show.active_seats;
-    const [code, message] = free < (job.quantity ?? 1)
-      ? ['SOLD_OUT', `Only ${free} seats left`]
-      : ['NO_ADJACENT_SEATS', `No ${job.quantity} adjacent seats in one row; allow_split lets them spread over rows`];
-    return first(await trx.raw('SELECT bx_record(?, ?, ?, ?, NULL, bx_error(?, ?, ?::jsonb), ?)', [
-      job.request_id, job.user_id, job.show_id, 'book', code, message, JSON.stringify({ free }), job.created_at,
-    ])) as Outcome;
+    return bookBestIn(trx, job, holdSeconds, () => loadSeatMap(trx, job.show_id));
   });
+}
+
+/** Best available inside a transaction that holds the show's lock; the seat map is read only if the request is new. */
+export async function bookBestIn(trx: Knex.Transaction, job: BookJob, holdSeconds: number, seatMap: () => Promise<SeatMap | undefined>): Promise<Outcome> {
+  const prior = first(await trx.raw('SELECT bx_outcome(?)', [job.request_id]));
+  if (prior) return { ...(prior as Outcome), replayed: true };
+  const show = await seatMap();
+  // bx_book answers NOT_FOUND, SHOW_STARTED or SOLD_OUT for these.
+  if (!show || show.started || show.activeSeats >= show.totalSeats) return bookSeats(trx, job, [], holdSeconds);
+  const seats = bestAvailable({ rowLengths: show.rowLengths, taken: show.taken, quantity: job.quantity ?? 1, allowSplit: job.allow_split ?? false });
+  if (seats) return bookSeats(trx, job, seats, holdSeconds);
+  const free = show.totalSeats - show.activeSeats;
+  const [code, message] = free < (job.quantity ?? 1)
+    ? ['SOLD_OUT', `Only ${free} seats left`]
+    : ['NO_ADJACENT_SEATS', `No ${job.quantity} adjacent seats in one row; allow_split lets them spread over rows`];
+  return first(await trx.raw('SELECT bx_record(?, ?, ?, ?, NULL, bx_error(?, ?, ?::jsonb), ?)', [
+    job.request_id, job.user_id, job.show_id, 'book', code, message, JSON.stringify({ free }), job.created_at,
+  ])) as Outcome;
 }
 
 export async function bookingAction(db: Knex, job: BookingActionJob): Promise<Outcome> {

@@ -5,7 +5,8 @@ import { bullKey } from '../../../shared/queue/names';
 import { FIFO_PRIORITY } from '../../../shared/queue/producer';
 import { publishOutcome, publishSeatsLeft } from '../../../shared/queue/results';
 import type { WorkerDeps } from '../deps';
-import { bookBestAvailable, bookingAction, bookSeats, expireHold } from './allocate';
+import { bookingAction, expireHold } from './allocate';
+import { BookBatcher } from './book-batch';
 
 /** What a processed job reports back to BullMQ (the full outcome lives in Postgres). */
 export interface JobReport {
@@ -52,14 +53,18 @@ function report(outcome: Outcome, seats?: number): JobReport {
 /** One handler per job type; startup fails if a type has none. */
 export function makeProcessor(deps: WorkerDeps): JobHandler {
   const hold = deps.cfg.HOLD_SECONDS;
+  const batcher = new BookBatcher(deps.db, deps.redis, hold, deps.cfg.ALLOCATION_BATCH);
   const opened = new Set<number>();
   const handlers: Record<JobType, JobHandler> = {
     async book(job) {
       const data = job.data as BookJob;
       await noteOpening(deps, job, opened).catch((err) => deps.log.warn({ show_id: data.show_id, err: err.message }, 'could not note the opening'));
-      const outcome = data.seats ? await bookSeats(deps.db, data, data.seats, hold) : await bookBestAvailable(deps.db, data, hold);
+      const { outcome, early, ahead } = await batcher.book(data);
+      if (!early) void publishOutcome(deps.redis, outcome);
+      // Jobs behind this one got their outcome in the same transaction: answer their callers now, in
+      // order, so the last seat count published is the newest. Their expiry is scheduled when they run.
+      for (const a of ahead) if (!a.outcome.replayed) void publishOutcome(deps.redis, a.outcome);
       await scheduleExpiry(deps, data, outcome);
-      void publishOutcome(deps.redis, outcome);
       return report(outcome, data.seats?.length ?? data.quantity);
     },
     async cancel(job) {

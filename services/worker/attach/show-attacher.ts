@@ -62,14 +62,17 @@ export class ShowAttacher {
   private async discover() {
     const horizon = Date.now() + this.deps.cfg.WORKER_POLL_MS * 2;
     const entries = await this.deps.redis.zrangebyscore(dueShowsKey(), '-inf', horizon, 'WITHSCORES', 'LIMIT', 0, 1000);
+    const due: number[] = [];
     for (let i = 0; i < entries.length; i += 2) {
       const showId = Number(entries[i]);
       if (this.attached.has(showId) || this.stopping) continue;
       const left = this.detachedAt.get(showId);
       const idleMs = this.deps.cfg.WORKER_IDLE_SECONDS * 1000;
       if (left && left.score === entries[i + 1] && Date.now() - left.at < idleMs) continue;
-      await this.attach(showId);
+      due.push(showId);
     }
+    // Attached side by side: a burst of newly active shows is picked up in one poll, not one show at a time.
+    await Promise.all(due.map((showId) => this.attach(showId)));
   }
 
   private async attach(showId: number) {

@@ -40,10 +40,15 @@ BEGIN
   RETURN NULL;
 END $$;
 
+-- Timestamps in stored results read like the API's others: ISO 8601 in UTC with milliseconds.
+CREATE FUNCTION bx_iso(p timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT to_char(p AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;
+
 CREATE FUNCTION bx_booking_json(b bookings, p_rows integer[]) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
   SELECT jsonb_build_object('id', b.id, 'show_id', b.show_id, 'seat_number', b.seat_number,
     'seat_label', bx_seat_label(p_rows, b.seat_number), 'status', b.status,
-    'hold_expires_at', b.hold_expires_at, 'created_at', b.created_at, 'cancelled_at', b.cancelled_at)
+    'hold_expires_at', bx_iso(b.hold_expires_at), 'created_at', bx_iso(b.created_at), 'cancelled_at', bx_iso(b.cancelled_at))
 $$;
 
 CREATE FUNCTION bx_lock_show(p_show_id integer) RETURNS void LANGUAGE sql AS $$
@@ -122,7 +127,7 @@ BEGIN
       RETURNING *)
     SELECT jsonb_agg(bx_booking_json(ins, v_show.row_lengths) ORDER BY ins.seat_number) INTO v_bookings FROM ins;
     RETURN bx_record(p_request_id, p_user_id, p_show_id, 'book',
-                     jsonb_strip_nulls(jsonb_build_object('bookings', v_bookings, 'expires_at', v_expires)), NULL, p_created_at);
+                     jsonb_strip_nulls(jsonb_build_object('bookings', v_bookings, 'expires_at', bx_iso(v_expires))), NULL, p_created_at);
   END IF;
   RETURN bx_record(p_request_id, p_user_id, p_show_id, 'book', NULL, v_error, p_created_at);
 END $$;
@@ -178,7 +183,7 @@ BEGIN
   IF v_b.status = 'expired' OR (v_b.status = 'held' AND v_b.hold_expires_at <= clock_timestamp()) THEN
     UPDATE bookings SET status = 'expired' WHERE request_id = v_b.request_id AND status = 'held';
     RETURN bx_record(p_request_id, p_user_id, v_b.show_id, 'confirm', NULL,
-                     bx_error('HOLD_EXPIRED', 'The hold expired at ' || v_b.hold_expires_at, jsonb_build_object('expired_at', v_b.hold_expires_at)), p_created_at);
+                     bx_error('HOLD_EXPIRED', 'The hold expired at ' || bx_iso(v_b.hold_expires_at), jsonb_build_object('expired_at', bx_iso(v_b.hold_expires_at))), p_created_at);
   END IF;
   IF v_b.status <> 'held' THEN
     RETURN bx_record(p_request_id, p_user_id, v_b.show_id, 'confirm', NULL,
@@ -221,6 +226,6 @@ export async function down(knex: Knex): Promise<void> {
     DROP TRIGGER IF EXISTS bookings_count_update ON bookings;
     DROP TRIGGER IF EXISTS bookings_count_delete ON bookings;
     DROP FUNCTION IF EXISTS bx_expire_hold, bx_confirm, bx_cancel, bx_book, bx_error, bx_record, bx_outcome,
-      bx_lock_show, bx_booking_json, bx_seat_label, bx_count_active;
+      bx_lock_show, bx_booking_json, bx_iso, bx_seat_label, bx_count_active;
   `);
 }

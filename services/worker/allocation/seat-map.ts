@@ -1,0 +1,35 @@
+import type { Knex } from 'knex';
+import type { Outcome } from '../../../shared/queue/jobs';
+
+/** What best-available needs to know about a show, read once under the show's lock. */
+export interface SeatMap {
+  rowLengths: number[];
+  totalSeats: number;
+  activeSeats: number;
+  started: boolean;
+  /** Seats booked or held. */
+  taken: Set<number>;
+}
+
+/** The show's layout and taken seats in one round trip (undefined for an unknown show). Call under the show's lock. */
+export async function loadSeatMap(trx: Knex.Transaction, showId: number): Promise<SeatMap | undefined> {
+  const res = await trx.raw(`
+    SELECT s.row_lengths, s.total_seats, s.active_seats, s.date_time <= now() AS started,
+           (SELECT coalesce(array_agg(b.seat_number), '{}') FROM bookings b
+             WHERE b.show_id = s.id AND b.status IN ('booked', 'held')) AS taken
+      FROM shows s WHERE s.id = ?`, [showId]);
+  const row = res.rows[0] as { row_lengths: number[]; total_seats: number; active_seats: number; started: boolean; taken: number[] } | undefined;
+  if (!row) return undefined;
+  return { rowLengths: row.row_lengths, totalSeats: row.total_seats, activeSeats: row.active_seats, started: row.started, taken: new Set(row.taken) };
+}
+
+/** Keeps a seat map current after an outcome decided in the same transaction (replays changed nothing). */
+export function applyOutcome(map: SeatMap, outcome: Outcome): void {
+  if (outcome.replayed || outcome.type !== 'book' || outcome.status !== 'completed') return;
+  for (const b of (outcome.result?.bookings ?? []) as { seat_number: number; status: string }[]) {
+    if ((b.status === 'booked' || b.status === 'held') && !map.taken.has(b.seat_number)) {
+      map.taken.add(b.seat_number);
+      map.activeSeats++;
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import { expect } from 'chai';
+import { createUser, TestUser } from '../support/fixtures';
+import { TestGateway } from '../support/gateway';
+import { startSecurityGateway } from './security-helpers';
+
+/** Directive name -> its sources, from a Content-Security-Policy value. */
+const directives = (csp: string) => new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map(([name, ...sources]) => [name, sources]));
+const originOf = (url: string) => new URL(url).origin;
+
+const SECURITY_HEADERS: Record<string, RegExp> = {
+  'content-security-policy': /^default-src 'none';.*frame-ancestors 'none'/,
+  'x-content-type-options': /^nosniff$/,
+  'x-frame-options': /^DENY$/,
+  'strict-transport-security': /^max-age=\d+; includeSubDomains$/,
+  'referrer-policy': /^no-referrer$/,
+  'cross-origin-opener-policy': /^same-origin$/,
+  'cross-origin-resource-policy': /^same-origin$/,
+  'x-dns-prefetch-control': /^off$/,
+  'cache-control': /^no-store$/,
+};
+
+describe('security headers and CORS', function () {
+  this.timeout(30_000);
+  let t: TestGateway;
+  let customer: TestUser;
+
+  before(async () => {
+    [t, customer] = await Promise.all([startSecurityGateway(), createUser()]);
+  });
+
+  it('when any answer is sent (success, 401, 404, 413), then it carries the helmet headers and no X-Powered-By', async () => {
+    const answers = await Promise.all([
+      t.api.get('/movies'), t.api.get('/my-bookings', { token: customer.token }), t.api.get('/my-bookings'), t.api.get('/no/such/route'),
+      t.api.post('/login', { raw: JSON.stringify({ username: 'x'.repeat(20_000) }) }),
+    ]);
+    expect(answers.map((a) => a.status)).to.deep.equal([200, 200, 401, 404, 413]);
+    for (const res of answers) {
+      for (const [name, pattern] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(name) ?? '', `${name} on ${res.status}`).to.match(pattern);
+      expect(res.headers.get('x-powered-by')).to.equal(null);
+    }
+  });
+
+  it('when /docs is loaded, then its policy allows exactly what the Swagger UI page uses: its own scripts from this origin, its inline script by hash, and calls to this origin', async () => {
+    const page = await t.api.get('/docs');
+    expect(page.status).to.equal(200);
+    const html = page.text;
+    const csp = directives(page.headers.get('content-security-policy')!);
+    const scripts = csp.get('script-src')!;
+    expect(scripts, 'no unsafe script sources').to.not.include.members(["'unsafe-inline'", "'unsafe-eval'", '*']);
+    const external = [...html.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]);
+    expect(external.length).to.be.greaterThan(0);
+    for (const src of external) expect(scripts, src).to.include(src.startsWith('/') ? "'self'" : originOf(src));
+    const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+    for (const code of inline) expect(scripts).to.include(`'sha256-${createHash('sha256').update(code).digest('base64')}'`);
+    for (const href of [...html.matchAll(/<link[^>]+href="(https:[^"]+)"/g)].map((m) => m[1])) expect(csp.get('style-src'), href).to.include(originOf(href));
+    expect(csp.get('connect-src')).to.deep.equal(["'self'"]);
+    expect(csp.get('frame-ancestors')).to.deep.equal(["'none'"]);
+    expect(html).to.include('"url":"/openapi.json"');
+    expect((await t.api.get('/openapi.json')).status, 'the spec the page loads').to.equal(200);
+  });
+
+  describe('CORS', () => {
+    const allowed = 'https://app.example.com';
+    let cors: TestGateway;
+
+    before(async () => {
+      cors = await startSecurityGateway({ CORS_ORIGINS: `${allowed}, http://localhost:5173` });
+    });
+
+    it('when an allowed origin calls, then the answer (also an error) names that origin, exposes Location and Retry-After, and allows no credentials', async () => {
+      for (const res of [await cors.api.get('/movies', { headers: { origin: allowed } }), await cors.api.get('/my-bookings', { headers: { origin: allowed } })]) {
+        expect(res.headers.get('access-control-allow-origin'), String(res.status)).to.equal(allowed);
+        expect(res.headers.get('access-control-expose-headers')).to.include('Location').and.include('Retry-After');
+        expect(res.headers.get('access-control-allow-credentials')).to.equal(null);
+        expect(res.headers.get('vary')).to.include('Origin');
+      }
+    });
+
+    it('when an allowed origin sends a preflight for a booking, then it answers 204 allowing the method and the headers', async () => {
+      const res = await cors.api.request('OPTIONS', '/shows/1/book', {
+        headers: { origin: allowed, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,idempotency-key,prefer' },
+      });
+      expect(res.status).to.equal(204);
+      expect(res.headers.get('access-control-allow-origin')).to.equal(allowed);
+      expect(res.headers.get('access-control-allow-methods')).to.include('POST');
+      for (const h of ['Authorization', 'Content-Type', 'Idempotency-Key', 'Prefer']) expect(res.headers.get('access-control-allow-headers')).to.include(h);
+    });
+
+    it('when another origin calls or sends a preflight, then no Access-Control-Allow-* header is sent', async () => {
+      for (const origin of ['https://evil.example', 'https://app.example.com.evil.example', 'null', 'http://app.example.com']) {
+        const simple = await cors.api.get('/movies', { headers: { origin } });
+        const preflight = await cors.api.request('OPTIONS', '/shows/1/book', { headers: { origin, 'access-control-request-method': 'POST' } });
+        for (const res of [simple, preflight]) {
+          expect(res.status, origin).to.be.below(500);
+          expect(res.headers.get('access-control-allow-origin'), origin).to.equal(null);
+          expect(res.headers.get('access-control-allow-methods'), origin).to.equal(null);
+        }
+      }
+    });
+
+    it('when CORS_ORIGINS is empty (the default), then no origin gets CORS headers', async () => {
+      const res = await t.api.get('/movies', { headers: { origin: allowed } });
+      expect(res.status).to.equal(200);
+      expect(res.headers.get('access-control-allow-origin')).to.equal(null);
+    });
+  });
+});
