@@ -10,7 +10,7 @@ async function main() {
   try {
     const db = await stack.prepareDatabase();
     const users = await createBenchUsers(db, 2000, tag);
-    const show = await createBenchShow(db, 20000, 40, 100000);
+    const show = await createBenchShow(db, 20000, 200, 100000);
     await fillShowQueue(show, 20000, users, n);
     const w = await stack.startWorker('worker-1');
     const r = await timeDrain(db, show, n, () => w.cpuSeconds());

@@ -56,7 +56,7 @@ async function startRedis(mode: Mode): Promise<RedisServer> {
   ], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     try {
-      if (execFileSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).trim() === 'PONG') return { mode, port, dir, proc };
+      if (execFileSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'PONG') return { mode, port, dir, proc };
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -91,6 +91,14 @@ async function drive(port: number, showId: number, seats: number, tokens: string
   return out;
 }
 
+/** Redis alone: redis-benchmark LPUSH with `clients` connections (1: every write waits for its own fsync). */
+function redisAlone(redis: RedisServer, clients: number) {
+  const n = clients === 1 ? 3000 : 30_000;
+  const csv = execFileSync('redis-benchmark', ['-p', String(redis.port), '-t', 'lpush', '-n', String(n), '-c', String(clients), '--csv'], { encoding: 'utf8' });
+  const cells = csv.trim().split('\n')[1].split(',').map((c) => c.replace(/"/g, ''));
+  return { mode: redis.mode, clients, rps: Number(cells[1]), p50: Number(cells[4]), p99: Number(cells[6]) };
+}
+
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : 0);
 
 async function measure(stack: BenchStack, redis: RedisServer, round: number, tokens: string[]): Promise<Sample> {
@@ -111,7 +119,7 @@ async function measure(stack: BenchStack, redis: RedisServer, round: number, tok
   }
 }
 
-function report(samples: Sample[], fsType: string, redisVersion: string) {
+function report(samples: Sample[], alone: ReturnType<typeof redisAlone>[], fsType: string, redisVersion: string) {
   const cpus = os.cpus();
   console.log(`\nmachine: ${cpus[0]?.model?.trim()} x${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB RAM, node ${process.version}, ` +
     `redis ${redisVersion}, AOF on ${fsType}, load ${os.loadavg()[0].toFixed(2)}`);
@@ -121,6 +129,8 @@ function report(samples: Sample[], fsType: string, redisVersion: string) {
   ]);
   console.log(table(`respond-async bookings, ${args.concurrency} in flight, ${args.seconds}s per run, no workers`,
     ['appendfsync', 'round', 'accepted/s', 'p50 ms', 'p99 ms', '202s', 'jobs in Redis', 'other answers'], rows));
+  console.log(table('Redis alone: redis-benchmark LPUSH (one write each)', ['appendfsync', 'clients', 'writes/s', 'p50 ms', 'p99 ms'],
+    alone.map((a) => [a.mode, a.clients, a.rps.toFixed(0), a.p50.toFixed(2), a.p99.toFixed(2)])));
   const rate = (m: Mode) => {
     const of = samples.filter((s) => s.mode === m);
     return of.reduce((n, s) => n + s.accepted, 0) / of.reduce((n, s) => n + s.seconds, 0);
@@ -151,10 +161,11 @@ async function main() {
         console.log(`  ${redis.mode} round ${round}: ${(samples.at(-1)!.accepted / samples.at(-1)!.seconds).toFixed(0)} accepted/s`);
       }
     }
-    const figures = report(samples, fsType, redisVersion);
+    const alone = servers.flatMap((redis) => [redisAlone(redis, 1), redisAlone(redis, args.concurrency)]);
+    const figures = report(samples, alone, fsType, redisVersion);
     const out = path.join(ROOT, 'bench', 'results', `redis-fsync-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}.json`);
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify({ args, fsType, redisVersion, machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, figures, samples: samples.map(({ latencies, ...s }) => ({ ...s, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99) })) }, null, 2));
+    fs.writeFileSync(out, JSON.stringify({ args, fsType, redisVersion, machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, figures, alone, samples: samples.map(({ latencies, ...s }) => ({ ...s, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99) })) }, null, 2));
     console.log(`results: ${path.relative(ROOT, out)}`);
   } finally {
     for (const s of servers) {

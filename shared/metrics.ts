@@ -22,7 +22,8 @@ interface QueueSample {
   shows: number;
 }
 
-function build(registry: Registry) {
+/** Counters and histograms the gateway and workers update as requests and jobs go by. */
+function eventMetrics(registry: Registry) {
   const http = new Histogram({
     name: 'boxoffice_http_request_duration_seconds',
     help: 'Gateway HTTP request duration by method, route (OpenAPI path template) and status',
@@ -59,6 +60,11 @@ function build(registry: Registry) {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  return { http, jobsEnqueued, jobsFinished, jobAttemptErrors, jobWait, jobProcessing };
+}
+
+/** Gauges read from Redis when scraped: the busiest show queues with a bounded label set. */
+function queueGauges(registry: Registry) {
   new Gauge({
     name: 'boxoffice_queue_depth_top',
     help: `Jobs waiting or running on the ${TOP_SHOWS} busiest show queues (rank 1 is the busiest)`,
@@ -88,6 +94,10 @@ function build(registry: Registry) {
       if (sample) this.set(sample.shows);
     },
   });
+}
+
+/** Gauges read from the watched Postgres pools and Redis connections when scraped. */
+function connectionGauges(registry: Registry) {
   new Gauge({
     name: 'boxoffice_db_pool_connections',
     help: 'Postgres pool connections by component and state (used, free, pending_acquires, pending_creates)',
@@ -115,7 +125,6 @@ function build(registry: Registry) {
       for (const [connection, client] of redisConnections) this.set({ connection }, client.status === 'ready' ? 1 : 0);
     },
   });
-  return { http, jobsEnqueued, jobsFinished, jobAttemptErrors, jobWait, jobProcessing };
 }
 
 interface PoolLike {
@@ -126,20 +135,22 @@ interface PoolLike {
 }
 
 let registry: Registry | undefined;
-let instruments: ReturnType<typeof build> | undefined;
+let instruments: ReturnType<typeof eventMetrics> | undefined;
 
 /** The process's Prometheus registry, with Node's default metrics and Boxoffice's own. */
 export function metricsRegistry(): Registry {
   if (!registry) {
     registry = new Registry();
     collectDefaultMetrics({ register: registry });
-    instruments = build(registry);
+    instruments = eventMetrics(registry);
+    queueGauges(registry);
+    connectionGauges(registry);
   }
   return registry;
 }
 
 /** Boxoffice's counters and histograms (created with the registry). */
-export function metrics(): ReturnType<typeof build> {
+export function metrics(): ReturnType<typeof eventMetrics> {
   metricsRegistry();
   return instruments!;
 }

@@ -32,10 +32,10 @@ export function createApp(deps: GatewayDeps): Koa {
   app.use(requestLog(deps.log));
   app.use(httpMetrics());
   app.use(errorMiddleware);
-  app.use(queueDashboard(deps));
   for (const mw of securityHeaders()) app.use(mw);
   const cors = corsPolicy(deps.cfg);
   if (cors) app.use(cors);
+  app.use(queueDashboard(deps));
   app.use(declaredBodyLimit(deps.cfg.BODY_LIMIT));
   app.use(bodyParser({
     enableTypes: ['json'],

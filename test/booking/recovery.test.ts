@@ -138,10 +138,10 @@ describe('booking recovery: jobs run twice, stalls, killed workers, lost connect
     } finally {
       await lock.release();
     }
+    await waitForOutcomes(testDb(), [job.request_id], 20_000);
     const done = await pollJob(t.api, u.token, job.request_id);
     expect(done).to.include({ status: 'failed', result: null });
     expect(done.error.code).to.equal('INTERNAL');
-    console.log(JSON.stringify(done));
     expect(done.error.message).to.match(/could not be processed \(2 attempts\).*terminat/i);
     expect(await activeSeats(testDb(), show.id)).to.deep.equal([]);
     expect(await outcomesOf(show.id)).to.equal(1);

@@ -86,7 +86,7 @@ describe('Redis Cluster: one hash slot per show', () => {
         }
       }
       expect(masters.size, 'masters holding the 12 shows').to.equal(3);
-      const due = await redis.zrange(dueShowsKey(), 0, -1);
+      const due = await redis.zrange(dueShowsKey(), '0', '-1');
       expect(due.map(Number).sort()).to.deep.equal(shows);
     } finally {
       await Promise.all(workers.map((w) => w.close()));

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 
 /**
  * Established TCP connections that process `pid` holds to any of `ports` on the server side
@@ -42,4 +43,18 @@ export function localPortsTo(pid: number, ports: number[]): number[] {
 export function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Connection names (CLIENT SETNAME) of the connections process `pid` holds to the Redis servers on `ports`. */
+export function connectionNames(pid: number, ports: number[]): string[] {
+  const mine = new Set(localPortsTo(pid, ports));
+  const names: string[] = [];
+  for (const port of ports) {
+    const list = execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'client', 'list']).toString();
+    for (const line of list.split('\n')) {
+      const addr = /\baddr=[^ ]*:(\d+) /.exec(line);
+      if (addr && mine.has(Number(addr[1]))) names.push(/\bname=(\S*)/.exec(line)?.[1] ?? '');
+    }
+  }
+  return names;
 }

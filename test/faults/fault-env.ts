@@ -26,7 +26,8 @@ async function start(): Promise<FaultEnv> {
   const [redis, pg] = await Promise.all([startRedis({ appendonly: true }), startPostgres()]);
   const dbUrl = pg.url('boxoffice_faults');
   await ensureDatabase(dbUrl);
-  const db = knexFactory(knexConfig(dbUrl, 5));
+  const quiet = () => undefined;
+  const db = knexFactory({ ...knexConfig(dbUrl, 5), log: { warn: quiet, error: quiet, debug: quiet, deprecate: quiet } });
   await migrate(db);
   const stack = await Stack.start({ DATABASE_URL: dbUrl, REDIS_URL: redis.url }, ['w1', 'w2']);
   return { redis, pg, dbUrl, db, stack, queues: new QueueProbe(redis.url) };
@@ -49,14 +50,13 @@ export async function inDatabase<T>(db: Knex, fn: () => Promise<T>): Promise<T> 
   }
 }
 
-after(async function stopFaultEnv() {
-  this.timeout(60_000);
-  if (!env) return;
-  const e = await env.catch(() => undefined);
+/** Stops the processes and removes the private servers. */
+export async function stopFaultEnv(): Promise<void> {
+  const e = await env?.catch(() => undefined);
   env = undefined;
   if (!e) return;
   await e.stack.stop();
   await e.queues.close();
   await e.db.destroy();
   await Promise.all([e.redis.destroy(), e.pg.destroy()]);
-});
+}

@@ -31,6 +31,7 @@ export function recordRow(row: FaultRow) {
   console.log(`\n${format([row])}\n`);
 }
 
-after(function printFaultTable() {
+/** The rows of every scenario run so far, as one table. */
+export function printFaultTable() {
   if (rows.length) console.log(`\nFault scenarios\n${format(rows)}\n`);
-});
+}

@@ -16,8 +16,7 @@ export interface ScenarioOptions {
 }
 
 /** A burst of booking and cancel requests on a fresh show, at 40 requests a second, at most 64 in flight. */
-export async function startBurst(e: FaultEnv, books = 100): Promise<ScenarioRun> {
-  const show = await prepareShow(e.db);
+export function startBurst(e: FaultEnv, show: BurstShow, books = 100): ScenarioRun {
   const ops = planOps(show, books);
   return { show, ops, burst: new Burst({ baseUrl: e.stack.gateway.url, ops, rate: 40, concurrency: 64 }) };
 }
@@ -29,7 +28,7 @@ export async function startBurst(e: FaultEnv, books = 100): Promise<ScenarioRun>
 export async function runScenario(
   name: string, e: FaultEnv, fault: (run: ScenarioRun) => Promise<void>, opts: ScenarioOptions = {},
 ): Promise<{ run: ScenarioRun; results: OpResult[]; settled: Settled }> {
-  const run = await startBurst(e, opts.books);
+  const run = startBurst(e, await prepareShow(e.db), opts.books);
   await run.burst.reached(Math.floor(run.ops.length * (opts.at ?? 0.4)));
   await fault(run);
   const results = await run.burst.done;

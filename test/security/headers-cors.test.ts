@@ -6,7 +6,8 @@ import { startSecurityGateway } from './security-helpers';
 
 /** Directive name -> its sources, from a Content-Security-Policy value. */
 const directives = (csp: string) => new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map(([name, ...sources]) => [name, sources]));
-const originOf = (url: string) => new URL(url).origin;
+/** How the policy must name where a page resource comes from. */
+const sourceFor = (url: string) => (/^https?:/.test(url) ? new URL(url).origin : "'self'");
 
 const SECURITY_HEADERS: Record<string, RegExp> = {
   'content-security-policy': /^default-src 'none';.*frame-ancestors 'none'/,
@@ -41,7 +42,7 @@ describe('security headers and CORS', function () {
     }
   });
 
-  it('when /docs is loaded, then its policy allows exactly what the Swagger UI page uses: its own scripts from this origin, its inline script by hash, and calls to this origin', async () => {
+  it('when /docs is loaded, then its policy allows what the Swagger UI page uses (its scripts and styles, its inline script by hash, calls to this origin) and nothing more', async () => {
     const page = await t.api.get('/docs');
     expect(page.status).to.equal(200);
     const html = page.text;
@@ -50,14 +51,28 @@ describe('security headers and CORS', function () {
     expect(scripts, 'no unsafe script sources').to.not.include.members(["'unsafe-inline'", "'unsafe-eval'", '*']);
     const external = [...html.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]);
     expect(external.length).to.be.greaterThan(0);
-    for (const src of external) expect(scripts, src).to.include(src.startsWith('/') ? "'self'" : originOf(src));
+    expect(scripts.filter((s) => !s.startsWith("'sha256-")), 'script sources are the ones the page uses').to.have.members([...new Set(external.map(sourceFor))]);
     const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
     for (const code of inline) expect(scripts).to.include(`'sha256-${createHash('sha256').update(code).digest('base64')}'`);
-    for (const href of [...html.matchAll(/<link[^>]+href="(https:[^"]+)"/g)].map((m) => m[1])) expect(csp.get('style-src'), href).to.include(originOf(href));
+    for (const href of [...html.matchAll(/<link[^>]+href="([^"]+\.css[^"]*|https:\/\/fonts[^"]+)"/g)].map((m) => m[1])) expect(csp.get('style-src'), href).to.include(sourceFor(href));
+    for (const src of external.filter((s) => !/^https?:/.test(s))) expect((await t.api.get(src)).status, `${src} is served`).to.equal(200);
     expect(csp.get('connect-src')).to.deep.equal(["'self'"]);
     expect(csp.get('frame-ancestors')).to.deep.equal(["'none'"]);
     expect(html).to.include('"url":"/openapi.json"');
     expect((await t.api.get('/openapi.json')).status, 'the spec the page loads').to.equal(200);
+  });
+
+  it('when the queue dashboard page is served to an admin, then it carries the security headers and a policy allowing only its own scripts', async () => {
+    const admin = await createUser('admin');
+    const page = await t.api.get('/admin/queues', { token: admin.token });
+    expect(page.status, page.text.slice(0, 200)).to.equal(200);
+    for (const name of ['x-content-type-options', 'x-frame-options', 'strict-transport-security', 'referrer-policy']) {
+      expect(page.headers.get(name) ?? '', name).to.match(SECURITY_HEADERS[name]);
+    }
+    const csp = directives(page.headers.get('content-security-policy')!);
+    const external = [...page.text.matchAll(/<script[^>]*\ssrc="([^"]+)"/g)].map((m) => m[1]);
+    expect(csp.get('script-src')).to.have.members([...new Set(external.map(sourceFor))]);
+    expect(csp.get('connect-src')).to.deep.equal(["'self'"]);
   });
 
   describe('CORS', () => {

@@ -50,25 +50,32 @@ export function renderText(map: SeatMap): string {
 
 const SVG_FILL: Record<SeatStatus, string> = { free: '#4caf50', booked: '#9e9e9e', held: '#ff9800' };
 
-/** An SVG picture of the seat map: one square per seat, rows centred under the screen. */
+const SVG_CELL = 14;
+const SVG_MIN_WIDTH = 260;
+const r1 = (v: number) => Math.round(v * 10) / 10;
+
+/** An SVG picture of the seat map: one square per seat (with a tooltip), rows centred under the screen. */
 export function renderSvg(map: SeatMap): string {
-  const cell = 14;
+  const cell = SVG_CELL;
   const width = Math.max(...map.rows.map((r) => r.seats.length));
-  const w = (width + 2) * cell + 20;
-  const h = (map.rows.length + 3) * cell + 30;
+  const w = Math.max(SVG_MIN_WIDTH, (width + 3) * cell);
+  const h = 34 + map.rows.length * cell + 28;
+  const left = (w - width * cell) / 2;
+  const centre = left + (width * cell - 2) / 2;
+  const screen = Math.max(cell, (width * cell - 2) * 0.8);
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="10">`,
-    `<rect x="${cell * 2}" y="6" width="${width * cell - cell}" height="8" fill="#607d8b"/>`,
-    `<text x="${w / 2}" y="26" text-anchor="middle">SCREEN</text>`,
+    `<rect x="${r1(centre - screen / 2)}" y="6" width="${r1(screen)}" height="8" fill="#607d8b"/>`,
+    `<text x="${r1(centre)}" y="26" text-anchor="middle">SCREEN</text>`,
   ];
   map.rows.forEach((r, ri) => {
     const y = 34 + ri * cell;
-    const offset = ((width - r.seats.length) / 2) * cell;
-    out.push(`<text x="4" y="${y + 10}">${r.row}</text>`);
+    const offset = left + ((width - r.seats.length) / 2) * cell;
+    out.push(`<text x="${r1(left - cell)}" y="${y + 10}">${r.row}</text>`);
     r.seats.forEach((s, i) => {
-      out.push(`<rect x="${cell * 1.5 + offset + i * cell}" y="${y}" width="${cell - 2}" height="${cell - 2}" rx="2" fill="${SVG_FILL[s.status]}"><title>${s.label} ${s.status}</title></rect>`);
+      out.push(`<rect x="${r1(offset + i * cell)}" y="${y}" width="${cell - 2}" height="${cell - 2}" rx="2" fill="${SVG_FILL[s.status]}"><title>${s.label} ${s.status}</title></rect>`);
     });
   });
-  out.push(`<text x="4" y="${h - 6}">green free, grey booked, orange held: ${map.available_seats}/${map.total_seats} free</text>`, '</svg>');
+  out.push(`<text x="${w / 2}" y="${h - 8}" text-anchor="middle">green free, grey booked, orange held: ${map.available_seats}/${map.total_seats} free</text>`, '</svg>');
   return out.join('\n');
 }

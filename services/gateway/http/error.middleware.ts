@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { AppError, fromDbError } from '../../../shared/errors';
+import { AppError, fromDbError, isTransientDbError } from '../../../shared/errors';
 
 const STATUS_CODES: Record<number, string> = {
   400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED',
@@ -34,7 +34,7 @@ export function toAppError(err: any): AppError | undefined {
     if (status === 413) return new AppError(413, 'PAYLOAD_TOO_LARGE', 'The body is too large');
     return new AppError(status, STATUS_CODES[status] ?? 'BAD_REQUEST', err?.expose ? String(err.message) : 'Bad request');
   }
-  if (/knex: Timeout acquiring|connect ECONNREFUSED|Connection terminated/i.test(String(err?.message))) {
+  if (isTransientDbError(err?.nativeError ?? err) || /knex: Timeout acquiring|connect ECONNREFUSED|Connection terminated/i.test(String(err?.message))) {
     return new AppError(503, 'SERVICE_UNAVAILABLE', 'A backing service is unavailable; try again shortly', undefined, { 'Retry-After': '2' });
   }
   return undefined;

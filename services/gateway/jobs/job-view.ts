@@ -39,7 +39,7 @@ export async function storedOutcome(id: string): Promise<RequestOutcome | undefi
 /** A job that is still on its queue: state, position, ETA and the likely-sold-out warning. */
 export async function viewOfQueuedJob(deps: GatewayDeps, showId: number, id: string): Promise<(JobView & { user_id: number }) | undefined> {
   const jobKey = `${queuePrefix()}:${showQueueName(showId)}:${id}`;
-  const [data, finishedOn, failedReason] = await deps.redis.hmget(jobKey, 'data', 'finishedOn', 'failedReason');
+  const [data, finishedOn, failedReason, attempts] = await deps.redis.hmget(jobKey, 'data', 'finishedOn', 'failedReason', 'atm');
   if (!data) return undefined;
   const job = JSON.parse(data) as ClientJob;
   const base = { ...viewOfOutcome({ id, type: job.type, show_id: showId, status: 'queued', result: null, error: null, created_at: job.created_at, finished_at: job.created_at }), finished_at: null, user_id: job.user_id };
@@ -48,7 +48,7 @@ export async function viewOfQueuedJob(deps: GatewayDeps, showId: number, id: str
     // a job out of retries gets its INTERNAL outcome a moment after).
     const stored = await storedOutcome(id);
     if (stored) return { ...viewOfOutcome(stored as unknown as Outcome), user_id: stored.user_id };
-    return { ...base, status: 'failed', finished_at: iso(Number(finishedOn)), error: { code: 'INTERNAL', message: `The request could not be processed: ${failedReason ?? 'unknown error'}` } };
+    return { ...base, status: 'failed', finished_at: iso(Number(finishedOn)), error: { code: 'INTERNAL', message: `The request could not be processed (${Number(attempts) || 1} attempts): ${failedReason ?? 'unknown error'}` } };
   }
   const position = await jobPosition(deps.redis, showId, id);
   if (position === undefined) {

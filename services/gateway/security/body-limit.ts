@@ -2,6 +2,8 @@ import type { Context, Middleware, Next } from 'koa';
 import { AppError } from '../../../shared/errors';
 
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
+/** The methods whose bodies the gateway reads (as the body parser); other bodies are never read. */
+const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
 /** BODY_LIMIT (`16kb`, `1mb`, `512b`) in bytes. */
 export function limitBytes(limit: string): number {
@@ -19,7 +21,7 @@ export function declaredBodyLimit(limit: string): Middleware {
   const max = limitBytes(limit);
   return async (ctx: Context, next: Next) => {
     const declared = ctx.get('Content-Length');
-    if (declared && Number(declared) > max) throw new AppError(413, 'PAYLOAD_TOO_LARGE', `The body is larger than ${limit}`);
+    if (declared && WITH_BODY.has(ctx.method) && Number(declared) > max) throw new AppError(413, 'PAYLOAD_TOO_LARGE', `The body is larger than ${limit}`);
     await next();
   };
 }

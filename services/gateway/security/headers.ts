@@ -8,26 +8,33 @@ const API_POLICY = {
   directives: { defaultSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] },
 };
 
-/** The Swagger UI page loads its bundle and styles from this origin (/docs/assets) and its fonts from Google Fonts. */
-const SWAGGER_ASSETS = "'self'";
-const FONT_CSS = 'https://fonts.googleapis.com';
-const FONT_FILES = 'https://fonts.gstatic.com';
+/** How a CSP names where `url` comes from: `'self'` for this origin, else the URL's origin. */
+export function sourceOf(url: string): string {
+  return /^https?:\/\//i.test(url) ? new URL(url).origin : "'self'";
+}
 
-const inlineScripts = (html: string) => [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+const unique = (xs: string[]) => [...new Set(xs)];
+const captured = (html: string, re: RegExp) => [...html.matchAll(re)].map((m) => m[1]);
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 
 /**
- * The policy for the Swagger UI page: its bundle from /docs/assets, its one inline script allowed by
- * hash (not 'unsafe-inline'), inline styles (Swagger UI sets style attributes), and requests
- * only to this origin.
+ * The policy for an HTML page the gateway serves (Swagger UI at /docs, the queue dashboard),
+ * derived from the page itself: scripts and stylesheets only
+ * from where it loads them (/docs/assets, or a CDN if configured so), its inline scripts by hash
+ * (never 'unsafe-inline' for scripts), inline styles (Swagger UI sets style attributes), Google
+ * Fonts when the page links them, and requests only to this origin.
  */
-export function docsPolicy(html: string): string {
+export function pagePolicy(html: string): string {
+  const scripts = captured(html, /<script[^>]*\ssrc="([^"]+)"/g).map(sourceOf);
+  const inline = captured(html, /<script>([\s\S]*?)<\/script>/g).map(sha256);
+  const styles = captured(html, /<link[^>]*\shref="([^"]+)"[^>]*>/g).filter((href) => !/\.(png|ico|svg)$/i.test(href)).map(sourceOf);
+  const fonts = styles.includes('https://fonts.googleapis.com') ? ['https://fonts.gstatic.com'] : [];
   return [
     "default-src 'none'",
-    `script-src ${[SWAGGER_ASSETS, ...inlineScripts(html).map(sha256)].join(' ')}`,
-    `style-src ${SWAGGER_ASSETS} ${FONT_CSS} 'unsafe-inline'`,
-    `font-src ${FONT_FILES} data:`,
-    "img-src 'self' data: https:",
+    `script-src ${unique([...scripts, ...inline]).join(' ')}`,
+    `style-src ${unique([...styles, "'unsafe-inline'"]).join(' ')}`,
+    `font-src ${unique(["'self'", ...fonts, 'data:']).join(' ')}`,
+    "img-src 'self' data:",
     "connect-src 'self'",
     "base-uri 'none'",
     "form-action 'none'",
@@ -37,18 +44,24 @@ export function docsPolicy(html: string): string {
 
 /**
  * Security headers on every answer (helmet: CSP, HSTS, nosniff, frame and referrer policies, ...),
- * `Cache-Control: no-store` unless a handler says otherwise, and the Swagger UI policy on /docs.
+ * `Cache-Control: no-store` unless a handler says otherwise, and on HTML pages a policy that
+ * allows exactly what the page loads.
  */
 export function securityHeaders(): Middleware[] {
-  let docs: { html: string; policy: string } | undefined;
+  const policies = new Map<string, string>();
   const headers = helmet({ contentSecurityPolicy: API_POLICY, referrerPolicy: { policy: 'no-referrer' }, xFrameOptions: { action: 'deny' } });
-  const noStore: Middleware = async (ctx: Context, next: Next) => {
+  const pages: Middleware = async (ctx: Context, next: Next) => {
     ctx.set('Cache-Control', 'no-store');
     await next();
-    if (ctx.path === '/docs' && ctx.status === 200 && typeof ctx.body === 'string') {
-      if (docs?.html !== ctx.body) docs = { html: ctx.body, policy: docsPolicy(ctx.body) };
-      ctx.set('Content-Security-Policy', docs.policy);
+    if (ctx.status === 200 && typeof ctx.body === 'string' && ctx.response.is('html')) {
+      let policy = policies.get(ctx.body);
+      if (!policy) {
+        if (policies.size >= 16) policies.clear();
+        policy = pagePolicy(ctx.body);
+        policies.set(ctx.body, policy);
+      }
+      ctx.set('Content-Security-Policy', policy);
     }
   };
-  return [headers, noStore];
+  return [headers, pages];
 }

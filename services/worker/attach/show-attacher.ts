@@ -155,8 +155,8 @@ export class ShowAttacher {
       return;
     }
     this.attached.delete(showId);
-    await s.worker.close();
     this.detachedAt.set(showId, { at: Date.now(), score });
+    await s.worker.close();
     if (this.detachedAt.size > 10_000) this.detachedAt.clear();
     if (score !== null && active === 0) {
       // BullMQ's delayed score is timestamp * 4096 + counter.

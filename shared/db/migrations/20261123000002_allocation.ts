@@ -41,11 +41,12 @@ BEGIN
 END $$;
 
 -- Timestamps in stored results read like the API's others: ISO 8601 in UTC with milliseconds.
-CREATE FUNCTION bx_iso(p timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+-- STABLE like to_char, so that it is inlined into its callers.
+CREATE FUNCTION bx_iso(p timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
   SELECT to_char(p AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $$;
 
-CREATE FUNCTION bx_booking_json(b bookings, p_rows integer[]) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION bx_booking_json(b bookings, p_rows integer[]) RETURNS jsonb LANGUAGE sql STABLE AS $$
   SELECT jsonb_build_object('id', b.id, 'show_id', b.show_id, 'seat_number', b.seat_number,
     'seat_label', bx_seat_label(p_rows, b.seat_number), 'status', b.status,
     'hold_expires_at', bx_iso(b.hold_expires_at), 'created_at', bx_iso(b.created_at), 'cancelled_at', bx_iso(b.cancelled_at))
@@ -63,74 +64,160 @@ CREATE FUNCTION bx_outcome(p_request_id text) RETURNS jsonb LANGUAGE sql STABLE 
     FROM requests r WHERE r.id = p_request_id
 $$;
 
--- Stores a request's one outcome and returns it with the show's seats left.
+-- Stores a request's one outcome and returns it (as bx_outcome shows it) with the show's seats left.
 CREATE FUNCTION bx_record(p_request_id text, p_user_id integer, p_show_id integer, p_type text,
                           p_result jsonb, p_error jsonb, p_created_at timestamptz) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_out jsonb;
 BEGIN
-  INSERT INTO requests (id, user_id, show_id, type, status, result, error, created_at, finished_at)
+  INSERT INTO requests AS r (id, user_id, show_id, type, status, result, error, created_at, finished_at)
   VALUES (p_request_id, p_user_id, p_show_id, p_type,
-          CASE WHEN p_error IS NULL THEN 'completed' ELSE 'failed' END, p_result, p_error, p_created_at, clock_timestamp());
-  RETURN bx_outcome(p_request_id)
-    || jsonb_build_object('available_seats', (SELECT total_seats - active_seats FROM shows WHERE id = p_show_id));
+          CASE WHEN p_error IS NULL THEN 'completed' ELSE 'failed' END, p_result, p_error, p_created_at, clock_timestamp())
+  RETURNING jsonb_build_object('id', r.id, 'type', r.type, 'show_id', r.show_id, 'user_id', r.user_id,
+           'status', r.status, 'result', r.result, 'error', r.error,
+           'created_at', r.created_at, 'finished_at', r.finished_at) INTO v_out;
+  RETURN v_out || jsonb_build_object('available_seats', (SELECT total_seats - active_seats FROM shows WHERE id = p_show_id));
 END $$;
 
 CREATE FUNCTION bx_error(p_code text, p_message text, p_details jsonb DEFAULT NULL) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
   SELECT jsonb_strip_nulls(jsonb_build_object('code', p_code, 'message', p_message, 'details', p_details))
 $$;
 
--- Books (p_hold_seconds = 0) or holds the given seats, all or nothing.
-CREATE FUNCTION bx_book(p_request_id text, p_user_id integer, p_show_id integer, p_seats integer[],
-                        p_hold_seconds integer, p_created_at timestamptz) RETURNS jsonb LANGUAGE plpgsql AS $$
+-- Books or holds (hold_seconds > 0) the seats of several requests of one show, in their order, all
+-- or nothing per request, each exactly as if it ran alone. Jobs: [{request_id, user_id, show_id,
+-- seats, hold_seconds, created_at}]. One lock and a few set-based statements for the whole list
+-- (one bookings insert, one requests insert), so a batch costs little more than one request.
+-- Returns the outcomes in the same order, each with the seats left after it.
+CREATE FUNCTION bx_book_batch(p_jobs jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  v_show_id integer := (p_jobs -> 0 ->> 'show_id')::integer;
   v_show shows%ROWTYPE;
-  v_out jsonb;
-  v_taken integer[];
-  v_mine integer;
+  v_found boolean;
+  v_prior jsonb;
+  v_taken jsonb;
+  v_mine jsonb;
+  v_active integer;
+  v_job jsonb;
+  v_seats integer[];
+  v_user integer;
+  v_n integer;
+  v_hit integer[];
+  v_seat integer;
+  v_out_of_range boolean;
   v_error jsonb;
-  v_bookings jsonb;
   v_expires timestamptz;
+  v_decided jsonb[] := '{}';
+  v_stored jsonb;
+  v_out jsonb[] := '{}';
+  b_user integer[] := '{}';
+  b_seat integer[] := '{}';
+  b_req text[] := '{}';
+  b_exp timestamptz[] := '{}';
+  b_hold boolean[] := '{}';
 BEGIN
-  PERFORM bx_lock_show(p_show_id);
-  v_out := bx_outcome(p_request_id);
-  IF v_out IS NOT NULL THEN RETURN v_out || '{"replayed": true}'; END IF;
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_jobs) j WHERE (j ->> 'show_id')::integer IS DISTINCT FROM v_show_id) THEN
+    RAISE EXCEPTION 'bx_book_batch: every job must be for show %', v_show_id;
+  END IF;
+  PERFORM bx_lock_show(v_show_id);
+  SELECT * INTO v_show FROM shows WHERE id = v_show_id;
+  v_found := FOUND;
+  SELECT coalesce(jsonb_object_agg(r.id, bx_outcome(r.id)), '{}') INTO v_prior
+    FROM requests r WHERE r.id IN (SELECT j ->> 'request_id' FROM jsonb_array_elements(p_jobs) j);
+  SELECT coalesce(jsonb_object_agg(b.seat_number::text, true), '{}') INTO v_taken
+    FROM bookings b WHERE b.show_id = v_show_id AND b.status IN ('booked', 'held')
+     AND b.seat_number IN (SELECT jsonb_array_elements_text(j -> 'seats')::integer FROM jsonb_array_elements(p_jobs) j);
+  SELECT coalesce(jsonb_object_agg(c.user_id::text, c.n), '{}') INTO v_mine
+    FROM (SELECT b.user_id, count(*) AS n FROM bookings b WHERE b.show_id = v_show_id AND b.status IN ('booked', 'held')
+             AND b.user_id IN (SELECT (j ->> 'user_id')::integer FROM jsonb_array_elements(p_jobs) j) GROUP BY b.user_id) c;
+  v_active := v_show.active_seats;
 
-  SELECT * INTO v_show FROM shows WHERE id = p_show_id;
-  IF NOT FOUND THEN
-    v_error := bx_error('NOT_FOUND', 'Show not found');
-  ELSIF v_show.date_time <= now() THEN
-    v_error := bx_error('SHOW_STARTED', 'The show has already started');
-  ELSIF cardinality(p_seats) = 0 OR v_show.active_seats >= v_show.total_seats THEN
-    v_error := bx_error('SOLD_OUT', 'The show is sold out');
-  ELSIF EXISTS (SELECT 1 FROM unnest(p_seats) s WHERE s > v_show.total_seats) THEN
-    v_error := bx_error('INVALID_SEAT', 'Seat out of range', jsonb_build_object('total_seats', v_show.total_seats));
-  ELSE
-    SELECT array_agg(seat_number ORDER BY seat_number) INTO v_taken FROM bookings
-     WHERE show_id = p_show_id AND seat_number = ANY (p_seats) AND status IN ('booked', 'held');
-    IF v_taken IS NOT NULL THEN
-      v_error := bx_error('SEAT_TAKEN', 'Seat already taken: ' || array_to_string(v_taken, ', '), jsonb_build_object('seats', v_taken));
+  FOR i IN 0 .. jsonb_array_length(p_jobs) - 1 LOOP
+    v_job := p_jobs -> i;
+    IF (v_prior -> (v_job ->> 'request_id')) IS NOT NULL THEN
+      v_decided := v_decided || jsonb_build_object('replay', true);
+      CONTINUE;
+    END IF;
+    v_prior := v_prior || jsonb_build_object(v_job ->> 'request_id', true);
+    v_seats := translate(v_job ->> 'seats', '[]', '{}')::integer[];
+    v_user := (v_job ->> 'user_id')::integer;
+    v_error := NULL;
+    v_expires := NULL;
+    v_hit := '{}';
+    v_out_of_range := false;
+    FOREACH v_seat IN ARRAY v_seats LOOP
+      v_out_of_range := v_out_of_range OR v_seat > v_show.total_seats;
+      IF (v_taken -> v_seat::text) IS NOT NULL AND NOT v_seat = ANY (v_hit) THEN v_hit := v_hit || v_seat; END IF;
+    END LOOP;
+    IF NOT v_found THEN
+      v_error := bx_error('NOT_FOUND', 'Show not found');
+    ELSIF v_show.date_time <= now() THEN
+      v_error := bx_error('SHOW_STARTED', 'The show has already started');
+    ELSIF cardinality(v_seats) = 0 OR v_active >= v_show.total_seats THEN
+      v_error := bx_error('SOLD_OUT', 'The show is sold out');
+    ELSIF v_out_of_range THEN
+      v_error := bx_error('INVALID_SEAT', 'Seat out of range', jsonb_build_object('total_seats', v_show.total_seats));
+    ELSIF cardinality(v_hit) > 0 THEN
+      v_hit := ARRAY(SELECT s FROM unnest(v_hit) s ORDER BY s);
+      v_error := bx_error('SEAT_TAKEN', 'Seat already taken: ' || array_to_string(v_hit, ', '), jsonb_build_object('seats', v_hit));
     ELSE
-      SELECT count(*) INTO v_mine FROM bookings
-       WHERE show_id = p_show_id AND user_id = p_user_id AND status IN ('booked', 'held');
-      IF v_mine + cardinality(p_seats) > v_show.max_seats_per_user THEN
+      v_n := coalesce((v_mine ->> v_user::text)::integer, 0);
+      IF v_n + cardinality(v_seats) > v_show.max_seats_per_user THEN
         v_error := bx_error('LIMIT_EXCEEDED', 'At most ' || v_show.max_seats_per_user || ' seats per buyer for this show',
-                            jsonb_build_object('limit', v_show.max_seats_per_user, 'already', v_mine));
+                            jsonb_build_object('limit', v_show.max_seats_per_user, 'already', v_n));
       END IF;
     END IF;
-  END IF;
+    IF v_error IS NULL THEN
+      IF (v_job ->> 'hold_seconds')::integer > 0 THEN
+        v_expires := date_trunc('milliseconds', clock_timestamp()) + make_interval(secs => (v_job ->> 'hold_seconds')::integer);
+      END IF;
+      b_user := b_user || array_fill(v_user, ARRAY[cardinality(v_seats)]);
+      b_seat := b_seat || v_seats;
+      b_req := b_req || array_fill(v_job ->> 'request_id', ARRAY[cardinality(v_seats)]);
+      b_exp := b_exp || array_fill(v_expires, ARRAY[cardinality(v_seats)]);
+      b_hold := b_hold || array_fill(v_expires IS NOT NULL, ARRAY[cardinality(v_seats)]);
+      FOREACH v_seat IN ARRAY v_seats LOOP v_taken := v_taken || jsonb_build_object(v_seat::text, true); END LOOP;
+      v_mine := v_mine || jsonb_build_object(v_user::text, v_n + cardinality(v_seats));
+      v_active := v_active + cardinality(v_seats);
+    END IF;
+    v_decided := v_decided || jsonb_build_object('request_id', v_job ->> 'request_id', 'user_id', v_user, 'error', v_error,
+      'expires', v_expires, 'created_at', v_job ->> 'created_at', 'available', CASE WHEN v_found THEN v_show.total_seats - v_active END);
+  END LOOP;
 
-  IF v_error IS NULL THEN
-    IF p_hold_seconds > 0 THEN v_expires := date_trunc('milliseconds', clock_timestamp()) + make_interval(secs => p_hold_seconds); END IF;
-    WITH ins AS (
-      INSERT INTO bookings (user_id, show_id, seat_number, status, request_id, hold_expires_at)
-      SELECT p_user_id, p_show_id, s, CASE WHEN p_hold_seconds > 0 THEN 'held' ELSE 'booked' END, p_request_id, v_expires
-        FROM unnest(p_seats) s
-      RETURNING *)
-    SELECT jsonb_agg(bx_booking_json(ins, v_show.row_lengths) ORDER BY ins.seat_number) INTO v_bookings FROM ins;
-    RETURN bx_record(p_request_id, p_user_id, p_show_id, 'book',
-                     jsonb_strip_nulls(jsonb_build_object('bookings', v_bookings, 'expires_at', bx_iso(v_expires))), NULL, p_created_at);
-  END IF;
-  RETURN bx_record(p_request_id, p_user_id, p_show_id, 'book', NULL, v_error, p_created_at);
+  WITH ins AS (
+    INSERT INTO bookings (user_id, show_id, seat_number, status, request_id, hold_expires_at)
+    SELECT u, v_show_id, s, CASE WHEN h THEN 'held' ELSE 'booked' END, r, e FROM unnest(b_user, b_seat, b_req, b_exp, b_hold) AS t(u, s, r, e, h)
+    RETURNING *),
+  agg AS (
+    SELECT ins.request_id, jsonb_agg(bx_booking_json(ins, v_show.row_lengths) ORDER BY ins.seat_number) AS bookings FROM ins GROUP BY ins.request_id),
+  rec AS (
+    INSERT INTO requests AS r (id, user_id, show_id, type, status, result, error, created_at, finished_at)
+    SELECT d ->> 'request_id', (d ->> 'user_id')::integer, v_show_id, 'book',
+           CASE WHEN d -> 'error' = 'null' THEN 'completed' ELSE 'failed' END,
+           CASE WHEN d -> 'error' = 'null' THEN jsonb_strip_nulls(jsonb_build_object('bookings', agg.bookings, 'expires_at', bx_iso((d ->> 'expires')::timestamptz))) END,
+           CASE WHEN d -> 'error' <> 'null' THEN d -> 'error' END,
+           (d ->> 'created_at')::timestamptz, clock_timestamp()
+      FROM unnest(v_decided) d LEFT JOIN agg ON agg.request_id = d ->> 'request_id'
+     WHERE (d -> 'replay') IS NULL
+    RETURNING r.id, jsonb_build_object('id', r.id, 'type', r.type, 'show_id', r.show_id, 'user_id', r.user_id,
+           'status', r.status, 'result', r.result, 'error', r.error, 'created_at', r.created_at, 'finished_at', r.finished_at) AS outcome)
+  SELECT coalesce(jsonb_object_agg(rec.id, rec.outcome), '{}') INTO v_stored FROM rec;
+
+  FOR i IN 0 .. jsonb_array_length(p_jobs) - 1 LOOP
+    IF (v_decided[i + 1] -> 'replay') IS NOT NULL THEN
+      v_out := v_out || (bx_outcome(p_jobs -> i ->> 'request_id') || '{"replayed": true}');
+    ELSE
+      v_out := v_out || (v_stored -> (p_jobs -> i ->> 'request_id') || jsonb_build_object('available_seats', v_decided[i + 1] -> 'available'));
+    END IF;
+  END LOOP;
+  RETURN to_jsonb(v_out);
 END $$;
+
+-- Books (p_hold_seconds = 0) or holds the given seats of one request, all or nothing.
+CREATE FUNCTION bx_book(p_request_id text, p_user_id integer, p_show_id integer, p_seats integer[],
+                        p_hold_seconds integer, p_created_at timestamptz) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT bx_book_batch(jsonb_build_array(jsonb_build_object('request_id', p_request_id, 'user_id', p_user_id, 'show_id', p_show_id,
+    'seats', coalesce(to_jsonb(p_seats), '[]'), 'hold_seconds', p_hold_seconds, 'created_at', p_created_at))) -> 0
+$$;
 
 -- Cancels one booked or held seat of the caller's.
 CREATE FUNCTION bx_cancel(p_request_id text, p_user_id integer, p_booking_id integer, p_created_at timestamptz)
@@ -225,7 +312,7 @@ export async function down(knex: Knex): Promise<void> {
     DROP TRIGGER IF EXISTS bookings_count_insert ON bookings;
     DROP TRIGGER IF EXISTS bookings_count_update ON bookings;
     DROP TRIGGER IF EXISTS bookings_count_delete ON bookings;
-    DROP FUNCTION IF EXISTS bx_expire_hold, bx_confirm, bx_cancel, bx_book, bx_error, bx_record, bx_outcome,
+    DROP FUNCTION IF EXISTS bx_expire_hold, bx_confirm, bx_cancel, bx_book, bx_book_batch, bx_error, bx_record, bx_outcome,
       bx_lock_show, bx_booking_json, bx_iso, bx_seat_label, bx_count_active;
   `);
 }

@@ -1,0 +1,120 @@
+import type { Knex } from 'knex';
+import type { ShowQueues } from '../../shared/queue/producer';
+import type { RedisClient } from '../../shared/redis';
+import type { Child } from './children';
+import type { BenchUser } from './fixtures';
+import { checkInvariants } from './invariants';
+import { metricSum, scrape } from './scale-servers';
+import { SerializationSample, SerializationSampler } from './scale-sampler';
+import type { BenchStack } from './stack';
+import { round, summarize } from './stats';
+
+export interface ScaleContext {
+  stack: BenchStack;
+  db: Knex;
+  redis: RedisClient;
+  queues: ShowQueues;
+  users: BenchUser[];
+  shows: number;
+  jobs: number;
+  hotJobs: number;
+  seats: number;
+  poolTotal: number;
+  idleSeconds: number;
+  log: (msg: string) => void;
+}
+
+export interface RoundResult {
+  workers: number;
+  /** DB_POOL_MAX of each worker. */
+  pool: number;
+  jobs: number;
+  /** First to last stored outcome. */
+  seconds: number;
+  /** Outcomes per second over all shows. */
+  rate: number;
+  /** Announcement to the first outcome (workers finding and attaching to the shows). */
+  attachMs: number;
+  /** Outcomes per second of one typical show (median over the shows but the busy one), and of the busy show. */
+  perShowRate: number;
+  hotRate: number;
+  /** Seconds from the announcement until the typical shows were drained (median, last), and the busy show. */
+  normalDoneP50: number;
+  normalDoneMax: number;
+  hotDone: number;
+  /** Jobs each worker process finished (its boxoffice_jobs_finished_total). */
+  jobsPerWorker: number[];
+  /** Mean time a worker spent on one job (boxoffice_job_processing_seconds), ms. */
+  jobMs: number;
+  /** Worker CPU per outcome, ms. */
+  cpuMsPerJob: number;
+  serial: SerializationSample;
+  invariants: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForAll(db: Knex, shows: number[], total: number, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [{ n }] = await db('requests').whereIn('show_id', shows).count('* as n');
+    if (Number(n) >= total) return;
+    if (Date.now() > deadline) throw new Error(`only ${n} of ${total} outcomes after ${timeoutMs / 1000}s`);
+    await sleep(200);
+  }
+}
+
+/** Invariants of every show of the round: "ok" or what broke. */
+async function invariantsOf(db: Knex, shows: number[], ids: string[][]): Promise<string> {
+  const broken: string[] = [];
+  for (let i = 0; i < shows.length; i++) {
+    const r = await checkInvariants(db, shows[i], ids[i]);
+    if (r.duplicates || r.lost.length || r.mismatched.length || r.counter !== r.activeSeats) {
+      broken.push(`show ${shows[i]}: ${r.duplicates} dup, ${r.lost.length} lost, ${r.mismatched.length} mismatched, counter ${r.counter}/${r.activeSeats}`);
+    }
+  }
+  return broken.length ? broken.join('; ') : 'ok';
+}
+
+/**
+ * One round: starts `workers` worker processes (DB_POOL_MAX = poolTotal / workers), announces the
+ * pre-filled shows at once, waits for every outcome, then reads the figures and stops the workers.
+ */
+export async function runRound(ctx: ScaleContext, workers: number, shows: number[], ids: string[][]): Promise<RoundResult> {
+  const pool = Math.max(1, Math.ceil(ctx.poolTotal / workers));
+  const env = { DB_POOL_MAX: String(pool), WORKER_IDLE_SECONDS: String(ctx.idleSeconds) };
+  const procs: Child[] = await Promise.all(Array.from({ length: workers }, (_, i) => ctx.stack.startWorker(`w${workers}-${i}`, env)));
+  const cpuBefore = procs.map((p) => p.cpuSeconds());
+  const sampler = new SerializationSampler(ctx.redis, ctx.db, shows);
+  const total = ids.reduce((n, l) => n + l.length, 0);
+  try {
+    sampler.start();
+    const announcedAt = Date.now();
+    await Promise.all(shows.map((id) => ctx.queues.announce(id)));
+    await waitForAll(ctx.db, shows, total);
+    const serial = await sampler.stop();
+    const metrics = await Promise.all(procs.map((p) => scrape(p.port)));
+    const cpu = procs.reduce((s, p, i) => s + p.cpuSeconds() - cpuBefore[i], 0);
+    const perShow: { show_id: number; n: number; first: Date; last: Date }[] = await ctx.db('requests').whereIn('show_id', shows)
+      .groupBy('show_id').select('show_id').count('* as n').min('finished_at as first').max('finished_at as last');
+    const first = Math.min(...perShow.map((s) => s.first.getTime()));
+    const last = Math.max(...perShow.map((s) => s.last.getTime()));
+    const rateOf = (s: (typeof perShow)[number]) => Number(s.n) / Math.max(0.001, (s.last.getTime() - s.first.getTime()) / 1000);
+    const hot = perShow.find((s) => s.show_id === shows[0])!;
+    const normal = perShow.filter((s) => s.show_id !== shows[0]);
+    const done = summarize(normal.map((s) => (s.last.getTime() - announcedAt) / 1000));
+    const processing = metrics.reduce((s, t) => s + metricSum(t, 'boxoffice_job_processing_seconds_sum'), 0);
+    const processed = metrics.reduce((s, t) => s + metricSum(t, 'boxoffice_job_processing_seconds_count'), 0);
+    return {
+      workers, pool, jobs: total, seconds: round((last - first) / 1000, 2), rate: round(total / Math.max(0.001, (last - first) / 1000)),
+      attachMs: first - announcedAt, perShowRate: round(summarize(normal.map(rateOf)).p50), hotRate: round(rateOf(hot)),
+      normalDoneP50: round(done.p50, 2), normalDoneMax: round(done.max, 2), hotDone: round((hot.last.getTime() - announcedAt) / 1000, 2),
+      jobsPerWorker: metrics.map((t) => metricSum(t, 'boxoffice_jobs_finished_total')),
+      jobMs: round((processing / Math.max(1, processed)) * 1000, 2), cpuMsPerJob: round((cpu * 1000) / total, 2),
+      serial, invariants: await invariantsOf(ctx.db, shows, ids),
+    };
+  } finally {
+    await sampler.stop();
+    await Promise.all(procs.map((p) => ctx.stack.stop(p)));
+  }
+}
