@@ -14,7 +14,7 @@ const OUTCOME_CODE = /^[A-Z][A-Z0-9_]{0,39}$/;
 const pools = new Map<string, Knex>();
 const redisConnections = new Map<string, RedisClient>();
 let queueSource: RedisClient | undefined;
-let queueSample: { at: number; value: Promise<QueueSample> } | undefined;
+let queueSample: Promise<QueueSample> | undefined;
 
 interface QueueSample {
   top: { showId: number; depth: number }[];
@@ -179,11 +179,11 @@ export function watchQueueDepth(redis: RedisClient): () => void {
   };
 }
 
-/** One sample shared by the queue gauges of a scrape (they collect concurrently). */
+/** One sample shared by the queue gauges of a scrape: they collect concurrently, so it lives while in flight. */
 function sampleQueues(): Promise<QueueSample | undefined> {
   const redis = queueSource;
   if (!redis || redis.status !== 'ready') return Promise.resolve(undefined);
-  if (!queueSample || Date.now() - queueSample.at > 1000) {
+  if (!queueSample) {
     const value = (async () => {
       const ids = await redis.zrangebyscore(dueShowsKey(), '-inf', Date.now(), 'LIMIT', 0, SHOWS_SCANNED);
       const depths = await Promise.all(ids.map(async (id) => ({ showId: Number(id), depth: await queueDepth(redis, Number(id)) })));
@@ -191,9 +191,11 @@ function sampleQueues(): Promise<QueueSample | undefined> {
       const busy = depths.filter((d) => d.depth > 0);
       return { top: busy.slice(0, TOP_SHOWS), total: busy.reduce((n, d) => n + d.depth, 0), shows: busy.length };
     })();
-    queueSample = { at: Date.now(), value };
+    queueSample = value;
+    const forget = () => setImmediate(() => { if (queueSample === value) queueSample = undefined; });
+    value.then(forget, forget);
   }
-  return queueSample.value.catch(() => undefined);
+  return queueSample.catch(() => undefined);
 }
 
 /** A job's report as the processor returns it. */

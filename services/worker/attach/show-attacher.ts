@@ -8,6 +8,7 @@ import type { WorkerDeps } from '../deps';
 import type { JobReport } from '../allocation/processor';
 import { recordFailure } from '../allocation/allocate';
 import { publishOutcome } from '../../../shared/queue/results';
+import { ShowPlacement } from './show-placement';
 
 /** Removes (or moves to `next`) a show's due entry only if nobody announced new work since we read it. */
 const COMPARE_AND_SET = `
@@ -36,6 +37,7 @@ export class ShowAttacher {
   private readonly detachedAt = new Map<number, { at: number; score: string | null }>();
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
+  private placement?: ShowPlacement;
 
   constructor(private readonly deps: WorkerDeps, private readonly processor: (job: Job<AnyJob>) => Promise<JobReport>) {}
 
@@ -53,9 +55,12 @@ export class ShowAttacher {
         fn().catch((err) => this.deps.log.warn({ err: err.message }, 'attacher loop error')).finally(() => { running = false; });
       }, ms));
     };
+    const placement = new ShowPlacement(this.deps.redis, { standbyAfterMs: Math.max(1000, 4 * WORKER_POLL_MS), liveMs: 5000 });
+    this.placement = placement;
     loop(() => this.discover(), WORKER_POLL_MS);
     loop(() => this.sweep(), 1000);
-    void this.discover().catch(() => undefined);
+    loop(() => placement.heartbeat(), 1000);
+    void placement.heartbeat().catch(() => undefined).finally(() => this.discover().catch(() => undefined));
   }
 
   /** Attaches to every show whose work is due (or due within one poll). */
@@ -63,9 +68,11 @@ export class ShowAttacher {
     const horizon = Date.now() + this.deps.cfg.WORKER_POLL_MS * 2;
     const entries = await this.deps.redis.zrangebyscore(dueShowsKey(), '-inf', horizon, 'WITHSCORES', 'LIMIT', 0, 1000);
     const due: number[] = [];
+    this.placement?.observeDue(entries.filter((_, i) => i % 2 === 0).map(Number));
     for (let i = 0; i < entries.length; i += 2) {
       const showId = Number(entries[i]);
       if (this.attached.has(showId) || this.stopping) continue;
+      if (this.placement && !this.placement.shouldAttach(showId)) continue;
       const left = this.detachedAt.get(showId);
       const idleMs = this.deps.cfg.WORKER_IDLE_SECONDS * 1000;
       if (left && left.score === entries[i + 1] && Date.now() - left.at < idleMs) continue;
@@ -101,7 +108,7 @@ export class ShowAttacher {
     worker.on('failed', (job, err) => void this.onFailed(showId, job, err));
     worker.on('stalled', (jobId) => log.warn({ job_id: jobId, show_id: showId }, 'job stalled (its worker stopped renewing the lock): back on the queue'));
     worker.on('error', (err) => log.warn({ show_id: showId, err: err.message }, 'worker error'));
-    log.info({ show_id: showId }, 'attached to show');
+    log.info({ show_id: showId, owner: this.placement?.owner(showId) === this.placement?.id }, 'attached to show');
   }
 
   /** A job out of retries still gets exactly one outcome: INTERNAL, unless it already has one. */
@@ -170,6 +177,7 @@ export class ShowAttacher {
   async close() {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
+    await this.placement?.leave();
     await Promise.all([...this.attached.values()].map((s) => s.worker.close()));
     this.attached.clear();
   }
