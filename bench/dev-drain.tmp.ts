@@ -11,7 +11,7 @@ async function main() {
     const db = await stack.prepareDatabase();
     const users = await createBenchUsers(db, 2000, tag);
     const show = await createBenchShow(db, 20000, 200, 100000);
-    await fillShowQueue(show, 20000, users, n);
+    await fillShowQueue(show, 20000, users, n, { best: Number(process.env.BEST ?? 0), hold: Number(process.env.HOLD ?? 0) });
     const w = await stack.startWorker('worker-1');
     const r = await timeDrain(db, show, n, () => w.cpuSeconds());
     console.log(JSON.stringify(r), stack.logDir);

@@ -88,7 +88,8 @@ async function main() {
       const ids = await Promise.all(shows.map((id, i) => enqueueQuietly(queues, id, args.seats, users, i === 0 ? args['hot-jobs'] : args.jobs)));
       if (!bytesPerJob) bytesPerJob = Math.round((await redisMemory(redis) - before) / ids.flat().length);
       const r = await runRound(ctx, workers, shows, ids);
-      log(`${workers} workers: ${r.rate} allocations/s, jobs per worker ${r.jobsPerWorker.join('/')}, invariants ${r.invariants}`);
+      log(`${workers} workers: ${r.rate} allocations/s (per show ${r.perShowRate}, busy show ${r.hotRate}), jobs per worker ${r.jobsPerWorker.join('/')}, `
+        + `${r.jobMs} ms/job in the processor, ${r.cpuMsPerJob} worker CPU ms/job, attach ${r.attachMs} ms, invariants ${r.invariants}`);
       rounds.push(r);
     }
     const command = `npm run bench:scale -- ${process.argv.slice(3).join(' ')}`.trim();

@@ -19,10 +19,11 @@ export interface ProjectDrainResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Fills one show's queue with `n` single-seat booking jobs over random seats, through the project's
- * own producer (as the gateway enqueues them), with no worker attached.
+ * Fills one show's queue with `n` booking jobs through the project's own producer (as the gateway
+ * enqueues them), with no worker attached: single seats at random, a `mix.best` share of
+ * best-available requests and a `mix.hold` share of holds.
  */
-export async function fillShowQueue(showId: number, seats: number, users: BenchUser[], n: number): Promise<string[]> {
+export async function fillShowQueue(showId: number, seats: number, users: BenchUser[], n: number, mix = { best: 0, hold: 0 }): Promise<string[]> {
   const redis = createRedis({ blocking: false, name: 'bench-fill' });
   await waitReady(redis);
   const queues = new ShowQueues(redis);
@@ -31,9 +32,11 @@ export async function fillShowQueue(showId: number, seats: number, users: BenchU
     await Promise.all(Array.from({ length: Math.min(500, n - start) }, (_, i) => {
       const request_id = `${showId}-${randomUUID().replace(/-/g, '')}`;
       ids.push(request_id);
+      const r = Math.random();
+      const ask = r < mix.best ? { quantity: 1 + Math.floor(Math.random() * 4), allow_split: false } : { seats: [1 + Math.floor(Math.random() * seats)] };
       const job: BookJob = {
-        type: 'book', request_id, user_id: users[(start + i) % users.length].id, show_id: showId, seats: [1 + Math.floor(Math.random() * seats)],
-        hold: false, created_at: new Date().toISOString(), body_hash: 'x'.repeat(32),
+        type: 'book', request_id, user_id: users[(start + i) % users.length].id, show_id: showId, ...ask,
+        hold: r > 1 - mix.hold, created_at: new Date().toISOString(), body_hash: 'x'.repeat(32),
       };
       return queues.add(showId, job);
     }));

@@ -83,7 +83,10 @@ async function invariantsOf(db: Knex, shows: number[], ids: string[][]): Promise
 export async function runRound(ctx: ScaleContext, workers: number, shows: number[], ids: string[][]): Promise<RoundResult> {
   const pool = Math.max(1, Math.ceil(ctx.poolTotal / workers));
   const env = { DB_POOL_MAX: String(pool), WORKER_IDLE_SECONDS: String(ctx.idleSeconds) };
-  const procs: Child[] = await Promise.all(Array.from({ length: workers }, (_, i) => ctx.stack.startWorker(`w${workers}-${i}`, env)));
+  const procs: Child[] = [];
+  for (let i = 0; i < workers; i++) procs.push(await ctx.stack.startWorker(`w${workers}-${i}`, env));
+  // Workers run long before an on-sale: let each see the others in the registry before the shows are due.
+  await sleep(2500);
   const cpuBefore = procs.map((p) => p.cpuSeconds());
   const sampler = new SerializationSampler(ctx.redis, ctx.db, shows);
   const total = ids.reduce((n, l) => n + l.length, 0);

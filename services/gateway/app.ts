@@ -32,7 +32,7 @@ export function createApp(deps: GatewayDeps): Koa {
   app.use(requestLog(deps.log));
   app.use(httpMetrics());
   app.use(errorMiddleware);
-  for (const mw of securityHeaders()) app.use(mw);
+  app.use(securityHeaders());
   const cors = corsPolicy(deps.cfg);
   if (cors) app.use(cors);
   app.use(queueDashboard(deps));

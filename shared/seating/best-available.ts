@@ -52,25 +52,25 @@ function freeRuns(len: number, start: number, taken: Set<number>): [number, numb
 function bestBlock(rowLengths: number[], taken: Set<number>, size: number): Placement | undefined {
   const starts = rowStarts(rowLengths);
   const ideal = idealRow(rowLengths.length);
-  let best: Placement | undefined;
+  // One scratch score, copied only when it wins: this runs over every free position of the hall.
+  const candidate: Score = { orphans: 0, rowDistance: 0, centreOffset: 0, row: 0 };
+  let best: (Score & { start: number }) | undefined;
   rowLengths.forEach((len, r) => {
     for (const [runStart, runLength] of freeRuns(len, starts[r], taken)) {
       for (let col = runStart; col + size <= runStart + runLength; col++) {
         const left = col - runStart;
         const right = runStart + runLength - (col + size);
-        const candidate: Score = {
-          orphans: Number(left === 1) + Number(right === 1),
-          rowDistance: Math.abs(r - ideal),
-          centreOffset: Math.abs(col + (size - 1) / 2 - (len + 1) / 2),
-          row: r,
-        };
-        if (!best || better(candidate, best)) {
-          best = { ...candidate, seats: Array.from({ length: size }, (_, i) => starts[r] + col - 1 + i) };
-        }
+        candidate.orphans = Number(left === 1) + Number(right === 1);
+        candidate.rowDistance = Math.abs(r - ideal);
+        candidate.centreOffset = Math.abs(col + (size - 1) / 2 - (len + 1) / 2);
+        candidate.row = r;
+        if (!best || better(candidate, best)) best = { ...candidate, start: starts[r] + col - 1 };
       }
     }
   });
-  return best;
+  if (!best) return undefined;
+  const { start, ...score } = best;
+  return { ...score, seats: Array.from({ length: size }, (_, i) => start + i) };
 }
 
 const longestRun = (rowLengths: number[], taken: Set<number>) => {

@@ -3,7 +3,7 @@ import { expectedRequestId } from './burst';
 import { FaultEnv, faultEnv } from './fault-env';
 import { runScenario } from './scenario';
 import { ShowLock } from './stack';
-import { expectInvariants, expectRecovered } from './verify';
+import { expectAlive, expectInvariants, expectRecovered } from './verify';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,7 +45,7 @@ export function gatewayFaults() {
       for (const row of stored) {
         expect(new Date(row.created_at).toISOString(), `${row.id} answered from the original job`).to.equal(enqueued.get(row.id));
       }
-      expect(e.stack.alive(), 'gateway and workers running').to.equal(true);
+      expectAlive(e.stack);
       await expectRecovered(e.db, e.stack.gateway.url, run.show.show.id);
     });
   });

@@ -3,7 +3,7 @@ import { isAcknowledged } from './burst';
 import { FaultEnv, faultEnv } from './fault-env';
 import { runScenario } from './scenario';
 import { ShowLock } from './stack';
-import { expectInvariants, expectRecovered } from './verify';
+import { expectAlive, expectInvariants, expectRecovered } from './verify';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -35,7 +35,7 @@ export function redisFaults() {
       expect(backlog.length, 'requests acknowledged before the crash and still queued').to.be.greaterThan(0);
       expect(settled.report.lost.filter((id) => backlog.includes(id))).to.deep.equal([]);
       expect(results.filter((r) => r.attempts.includes(503)).length, 'requests refused with 503 while Redis was down').to.be.greaterThan(0);
-      expect(e.stack.alive(), 'gateway and workers running').to.equal(true);
+      expectAlive(e.stack);
       await expectRecovered(e.db, e.stack.gateway.url, run.show.show.id);
     });
   });

@@ -1,6 +1,6 @@
 import { Burst, BurstShow, Op, OpResult, planOps, prepareShow } from './burst';
 import type { FaultEnv } from './fault-env';
-import { Settled, settle } from './verify';
+import { expectAlive, Settled, settle } from './verify';
 
 export interface ScenarioRun {
   show: BurstShow;
@@ -28,6 +28,7 @@ export function startBurst(e: FaultEnv, show: BurstShow, books = 100): ScenarioR
 export async function runScenario(
   name: string, e: FaultEnv, fault: (run: ScenarioRun) => Promise<void>, opts: ScenarioOptions = {},
 ): Promise<{ run: ScenarioRun; results: OpResult[]; settled: Settled }> {
+  expectAlive(e.stack);
   const run = startBurst(e, await prepareShow(e.db), opts.books);
   await run.burst.reached(Math.floor(run.ops.length * (opts.at ?? 0.4)));
   await fault(run);

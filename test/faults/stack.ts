@@ -55,6 +55,17 @@ export class Stack {
     return procs.every((p) => p !== undefined && p.exitCode === null && p.signalCode === null);
   }
 
+  /** Which processes died, with their last output (for failure messages). */
+  deaths(): string {
+    const dead: string[] = [];
+    const gw = this.gateway.proc();
+    if (!gw || gw.exitCode !== null || gw.signalCode !== null) dead.push(`gateway exited (${gw?.exitCode ?? gw?.signalCode}):\n${this.gateway.tail()}`);
+    for (const [name, w] of this.workers) {
+      if (w.proc.exitCode !== null || w.proc.signalCode !== null) dead.push(`${name} exited (${w.proc.exitCode ?? w.proc.signalCode}):\n${w.logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`);
+    }
+    return dead.join('\n');
+  }
+
   async stop(): Promise<void> {
     await Promise.all([this.gateway.kill('SIGTERM'), ...[...this.workers.values()].map((w) => w.kill('SIGTERM'))]);
   }
@@ -86,17 +97,28 @@ export class ShowLock {
     return new ShowLock(client, showId);
   }
 
-  /** Waits for a worker session blocked on the lock; resolves with its application_name. */
+  /** Waits for a worker session blocked on the lock; resolves with the worker's name. */
   async blockedWorker(timeoutMs = 15_000): Promise<string> {
+    return (await this.blockedSession(timeoutMs)).worker;
+  }
+
+  /** Waits for a worker session blocked on the lock: the worker's name and the session's pid. */
+  async blockedSession(timeoutMs = 15_000): Promise<{ worker: string; pid: number }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const { rows } = await this.client.query(
-        `SELECT application_name FROM pg_stat_activity
+        `SELECT pid, application_name FROM pg_stat_activity
           WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND pid <> pg_backend_pid()`);
-      if (rows.length) return String(rows[0].application_name).replace(/^fault-/, '');
+      if (rows.length) return { worker: String(rows[0].application_name).replace(/^fault-/, ''), pid: rows[0].pid };
       if (Date.now() > deadline) throw new Error('no worker reached the show lock');
       await sleep(20);
     }
+  }
+
+  /** Whether a session is still connected. */
+  async sessionAlive(pid: number): Promise<boolean> {
+    const { rows } = await this.client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+    return rows.length > 0;
   }
 
   async release(): Promise<void> {

@@ -6,7 +6,7 @@ import { createUser } from '../support/fixtures';
 import { inDatabase } from './fault-env';
 import { expectedRequestId, isAcknowledged, OpResult, perform, SHOW_SEATS } from './burst';
 import { FaultRow, recordRow } from './report';
-import type { QueueProbe } from './stack';
+import type { QueueProbe, Stack } from './stack';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -95,4 +95,9 @@ export async function expectRecovered(db: Knex, baseUrl: string, showId: number)
   expect(seat, 'a free seat for the recovery probe').to.not.equal(undefined);
   const res = await perform(baseUrl, { kind: 'book', user, showId, seats: [seat!], key: randomUUID(), respondAsync: false }, 30_000);
   expect(res.status, JSON.stringify(res.body)).to.equal(201);
+}
+
+/** Every process of the stack is still running (none needed a manual restart). */
+export function expectAlive(stack: Stack) {
+  expect(stack.alive(), `gateway and workers running\n${stack.deaths()}`).to.equal(true);
 }

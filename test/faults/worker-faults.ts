@@ -5,7 +5,7 @@ import { expectedRequestId, Op, perform, prepareShow } from './burst';
 import { FaultEnv, faultEnv, inDatabase } from './fault-env';
 import { runScenario, startBurst } from './scenario';
 import { ShowLock, waitForLog } from './stack';
-import { expectInvariants, expectRecovered, settle } from './verify';
+import { expectAlive, expectInvariants, expectRecovered, settle } from './verify';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -33,7 +33,7 @@ export function workerFaults() {
       expect(exit).to.equal('SIGKILL');
       expect(killedJob, 'the job running when the worker died').to.be.a('string').and.not.equal('');
       expect(await e.db('requests').where({ id: killedJob }).first(), 'its outcome').to.not.equal(undefined);
-      expect(e.stack.alive(), 'gateway and workers running').to.equal(true);
+      expectAlive(e.stack);
       await expectRecovered(e.db, e.stack.gateway.url, run.show.show.id);
     });
 
@@ -62,11 +62,12 @@ export function workerFaults() {
       expect(exit).to.equal(0);
       expect(storedAtExit, 'the running job has its outcome when the worker exits').to.not.equal(undefined);
       expect(activeAtExit, 'nothing half-done left on the queue').to.not.include(runningJob);
-      expect(e.stack.alive(), 'gateway and workers running').to.equal(true);
+      expectAlive(e.stack);
       await expectRecovered(e.db, e.stack.gateway.url, run.show.show.id);
     });
 
     it('when a stalled worker loses its job lock mid-job, then another worker runs the job too and the database keeps one outcome', async () => {
+      expectAlive(e.stack);
       const show = await prepareShow(e.db);
       const showId = show.show.id;
       // The stalled run is a best-available booking: it stops inside its allocation transaction.
@@ -97,7 +98,7 @@ export function workerFaults() {
       const lockLost = await waitForLog(e.stack.worker(victim), (l) => String(l.err ?? '').includes(`lock for job ${jobId}`), 10_000).catch(() => undefined);
       const tail = JSON.stringify(e.stack.worker(victim).logs.slice(-8));
       expect(lockLost, `the first run, resumed, found its lock gone: ${tail}`).to.not.equal(undefined);
-      expect(e.stack.alive(), 'gateway and workers running').to.equal(true);
+      expectAlive(e.stack);
       await expectRecovered(e.db, e.stack.gateway.url, showId);
     });
   });

@@ -74,6 +74,13 @@ describe('hostile input: no 5xx, no hang, no stack trace', function () {
       expectCleanError(await post('/movies', { token: admin.token, raw: nestedObject(2700) }), [400]);
       expectCleanError(await post('/login', { raw: nested(100_000) }), [413]);
     });
+
+    it('when a body carries __proto__ or constructor.prototype keys (prototype pollution), then it answers 400 and nothing is polluted', async () => {
+      const bodies = ['{"__proto__":{"polluted":true},"username":"a","password":"b"}', '{"constructor":{"prototype":{"polluted":true}},"username":"a","password":"b"}',
+        `{"seat_numbers":${nested(3000, '{"__proto__":{"polluted":true}}')}}`];
+      for (const raw of bodies) expectCleanError(await post('/login', { raw }), [400]);
+      expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+    });
   });
 
   describe('seat numbers', () => {

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import type { Context, Middleware, Next } from 'koa';
 import helmet from 'koa-helmet';
 
@@ -19,10 +21,9 @@ const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'u
 
 /**
  * The policy for an HTML page the gateway serves (Swagger UI at /docs, the queue dashboard),
- * derived from the page itself: scripts and stylesheets only
- * from where it loads them (/docs/assets, or a CDN if configured so), its inline scripts by hash
- * (never 'unsafe-inline' for scripts), inline styles (Swagger UI sets style attributes), Google
- * Fonts when the page links them, and requests only to this origin.
+ * derived from the page itself: scripts and stylesheets only from where it loads them, its inline
+ * scripts by hash (never 'unsafe-inline' for scripts), inline styles (Swagger UI sets style
+ * attributes), Google Fonts when the page links them, and requests only to this origin.
  */
 export function pagePolicy(html: string): string {
   const scripts = captured(html, /<script[^>]*\ssrc="([^"]+)"/g).map(sourceOf);
@@ -43,15 +44,29 @@ export function pagePolicy(html: string): string {
 }
 
 /**
- * Security headers on every answer (helmet: CSP, HSTS, nosniff, frame and referrer policies, ...),
- * `Cache-Control: no-store` unless a handler says otherwise, and on HTML pages a policy that
+ * The headers helmet sets with these options. They are the same for every answer (no nonces), so
+ * they are captured once (helmet sets them synchronously) and copied onto each answer, which costs
+ * about half as much as running helmet's middleware chain per request.
+ */
+export function helmetHeaders(): [string, OutgoingHttpHeader][] {
+  const res = new ServerResponse(new IncomingMessage(new Socket()));
+  const run = helmet({ contentSecurityPolicy: API_POLICY, referrerPolicy: { policy: 'no-referrer' }, xFrameOptions: { action: 'deny' } });
+  void run({ req: res.req, res } as unknown as Context, async () => undefined);
+  const headers = Object.entries(res.getHeaders()).filter((e): e is [string, OutgoingHttpHeader] => e[1] !== undefined);
+  if (!headers.some(([name]) => name === 'content-security-policy')) throw new Error('helmet did not set its headers synchronously');
+  return [...headers, ['cache-control', 'no-store']];
+}
+
+/**
+ * Security headers on every answer (helmet's: CSP, HSTS, nosniff, frame and referrer policies,
+ * ...), `Cache-Control: no-store` unless a handler says otherwise, and on HTML pages a policy that
  * allows exactly what the page loads.
  */
-export function securityHeaders(): Middleware[] {
+export function securityHeaders(): Middleware {
+  const headers = helmetHeaders();
   const policies = new Map<string, string>();
-  const headers = helmet({ contentSecurityPolicy: API_POLICY, referrerPolicy: { policy: 'no-referrer' }, xFrameOptions: { action: 'deny' } });
-  const pages: Middleware = async (ctx: Context, next: Next) => {
-    ctx.set('Cache-Control', 'no-store');
+  return async (ctx: Context, next: Next) => {
+    for (const [name, value] of headers) ctx.res.setHeader(name, value);
     await next();
     if (ctx.status === 200 && typeof ctx.body === 'string' && ctx.response.is('html')) {
       let policy = policies.get(ctx.body);
@@ -63,5 +78,4 @@ export function securityHeaders(): Middleware[] {
       ctx.set('Content-Security-Policy', policy);
     }
   };
-  return [headers, pages];
 }

@@ -64,57 +64,112 @@ export async function allocateBatch(db: Knex, jobs: BookJob[], holdSeconds: numb
 
 export interface BatchResult {
   outcome: Outcome;
-  /** The outcome was decided earlier, in the batch of a job ahead of this one (already published). */
+  /** The outcome was decided earlier, in a batch ahead of this job, and published then. */
   early: boolean;
-  /** Jobs queued behind this one whose outcomes this batch decided: publish them now. */
-  ahead: { job: BookJob; outcome: Outcome }[];
 }
 
+interface Decided {
+  outcome: Outcome;
+  at: number;
+}
+
+const STALE_MS = 30_000;
+
 /**
- * Allocation in batches while keeping one job at a time per show. When a book job starts, the
- * book jobs queued right behind it are allocated in the same transaction; their outcomes are
- * stored in Postgres (so a later run of those jobs replays them), published at once, and kept
- * here so that when BullMQ hands those jobs over they complete without another transaction.
+ * Allocation in batches while keeping one allocation transaction at a time per show. When a book
+ * job starts, the book jobs queued right behind it are allocated in the same transaction; and
+ * while BullMQ hands over jobs decided that way, the next batch is allocated in the background.
+ * Decided outcomes are stored in Postgres (a later run of the job replays them), published at
+ * once, and kept here so that the job completes without another transaction when its turn comes.
  */
 export class BookBatcher {
-  private readonly decided = new Map<string, Outcome>();
+  private readonly decided = new Map<number, Map<string, Decided>>();
+  private readonly running = new Map<number, Promise<void>>();
 
-  constructor(private readonly db: Knex, private readonly redis: RedisClient, private readonly holdSeconds: number, private readonly maxBatch: number, private readonly maxKept = 20_000) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly redis: RedisClient,
+    private readonly holdSeconds: number,
+    private readonly maxBatch: number,
+    /** Publishes outcomes, in the order they were decided. */
+    private readonly publish: (outcomes: Outcome[]) => void,
+    private readonly onError: (err: Error) => void,
+  ) {}
 
   async book(job: BookJob): Promise<BatchResult> {
-    const known = this.decided.get(job.request_id);
-    if (known) {
-      this.decided.delete(job.request_id);
-      return { outcome: known, early: true, ahead: [] };
+    let known = this.take(job);
+    if (!known && this.running.has(job.show_id)) {
+      await this.running.get(job.show_id);
+      known = this.take(job);
     }
-    const behind = this.maxBatch > 1 ? await this.peek(job) : [];
+    if (known) {
+      this.prefetchIfLow(job.show_id);
+      return { outcome: known, early: true };
+    }
+    const behind = this.maxBatch > 1 ? await this.peek(job.show_id, this.maxBatch - 1, job.request_id) : [];
     let outcomes: Outcome[];
     try {
       outcomes = await allocateBatch(this.db, [job, ...behind], this.holdSeconds);
     } catch (err) {
       if (behind.length === 0) throw err;
       // Maybe a job behind caused it: this one goes alone, the others get their own turn.
-      return { outcome: (await allocateBatch(this.db, [job], this.holdSeconds))[0], early: false, ahead: [] };
+      outcomes = await allocateBatch(this.db, [job], this.holdSeconds);
     }
-    const ahead = behind.map((b, i) => ({ job: b, outcome: outcomes[i + 1] }));
-    for (const a of ahead) this.keep(a.job.request_id, a.outcome);
-    return { outcome: outcomes[0], early: false, ahead };
+    this.keep(job.show_id, behind, outcomes.slice(1));
+    this.publish([outcomes[0], ...outcomes.slice(1).filter((o) => !o.replayed)]);
+    this.prefetchIfLow(job.show_id);
+    return { outcome: outcomes[0], early: false };
   }
 
-  private keep(id: string, outcome: Outcome) {
-    if (this.decided.size >= this.maxKept) this.decided.delete(this.decided.keys().next().value as string);
-    this.decided.set(id, outcome);
+  private take(job: BookJob): Outcome | undefined {
+    const show = this.decided.get(job.show_id);
+    const hit = show?.get(job.request_id);
+    if (hit) show!.delete(job.request_id);
+    return hit?.outcome;
   }
 
-  /** Book jobs waiting behind `job` on its show's queue that have no outcome decided here yet. */
-  private async peek(job: BookJob): Promise<BookJob[]> {
-    const prefix = `${queuePrefix()}:${showQueueName(job.show_id)}:`;
-    const raw = (await this.redis.eval(PEEK_BOOK_JOBS, 1, bullKey(job.show_id, 'prioritized'), this.maxBatch - 1, prefix)) as string[];
+  private keep(showId: number, jobs: BookJob[], outcomes: Outcome[]) {
+    let show = this.decided.get(showId);
+    if (!show) this.decided.set(showId, (show = new Map()));
+    const at = Date.now();
+    jobs.forEach((j, i) => show!.set(j.request_id, { outcome: outcomes[i], at }));
+  }
+
+  /** Starts the next batch in the background when fewer than half a batch is decided ahead. */
+  private prefetchIfLow(showId: number) {
+    if (this.maxBatch <= 1 || this.running.has(showId)) return;
+    const show = this.decided.get(showId);
+    if (show) {
+      // Decided jobs another worker ran instead: they replay there, forget them here.
+      for (const [id, d] of show) {
+        if (Date.now() - d.at < STALE_MS) break;
+        show.delete(id);
+      }
+      if (show.size >= this.maxBatch / 2) return;
+      if (show.size === 0) this.decided.delete(showId);
+    }
+    const run = this.prefetch(showId).catch((err) => this.onError(err)).finally(() => this.running.delete(showId));
+    this.running.set(showId, run);
+  }
+
+  private async prefetch(showId: number) {
+    const jobs = await this.peek(showId, this.maxBatch);
+    if (jobs.length === 0) return;
+    const outcomes = await allocateBatch(this.db, jobs, this.holdSeconds);
+    this.keep(showId, jobs, outcomes);
+    this.publish(outcomes.filter((o) => !o.replayed));
+  }
+
+  /** Up to `n` book jobs waiting at the head of the show's queue, in order, not decided here yet. */
+  private async peek(showId: number, n: number, current?: string): Promise<BookJob[]> {
+    const known = this.decided.get(showId);
+    const prefix = `${queuePrefix()}:${showQueueName(showId)}:`;
+    const raw = (await this.redis.eval(PEEK_BOOK_JOBS, 1, bullKey(showId, 'prioritized'), n + (known?.size ?? 0), prefix)) as string[];
     const out: BookJob[] = [];
-    for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i] === job.request_id || this.decided.has(raw[i])) break;
+    for (let i = 0; i < raw.length && out.length < n; i += 2) {
+      if (raw[i] === current || known?.has(raw[i])) continue;
       const data = JSON.parse(raw[i + 1]) as BookJob;
-      if (data.type !== 'book' || data.request_id !== raw[i] || data.show_id !== job.show_id) break;
+      if (data.type !== 'book' || data.request_id !== raw[i] || data.show_id !== showId) break;
       out.push(data);
     }
     return out;

@@ -53,17 +53,16 @@ function report(outcome: Outcome, seats?: number): JobReport {
 /** One handler per job type; startup fails if a type has none. */
 export function makeProcessor(deps: WorkerDeps): JobHandler {
   const hold = deps.cfg.HOLD_SECONDS;
-  const batcher = new BookBatcher(deps.db, deps.redis, hold, deps.cfg.ALLOCATION_BATCH);
+  const batcher = new BookBatcher(deps.db, deps.redis, hold, deps.cfg.ALLOCATION_BATCH,
+    (outcomes) => { for (const o of outcomes) void publishOutcome(deps.redis, o); },
+    (err) => deps.log.warn({ err: err.message }, 'allocating ahead failed; the jobs run on their own'));
   const opened = new Set<number>();
   const handlers: Record<JobType, JobHandler> = {
     async book(job) {
       const data = job.data as BookJob;
       await noteOpening(deps, job, opened).catch((err) => deps.log.warn({ show_id: data.show_id, err: err.message }, 'could not note the opening'));
-      const { outcome, early, ahead } = await batcher.book(data);
-      if (!early) void publishOutcome(deps.redis, outcome);
-      // Jobs behind this one got their outcome in the same transaction: answer their callers now, in
-      // order, so the last seat count published is the newest. Their expiry is scheduled when they run.
-      for (const a of ahead) if (!a.outcome.replayed) void publishOutcome(deps.redis, a.outcome);
+      // Published by the batcher, with any jobs behind this one decided in the same transaction.
+      const { outcome } = await batcher.book(data);
       await scheduleExpiry(deps, data, outcome);
       return report(outcome, data.seats?.length ?? data.quantity);
     },

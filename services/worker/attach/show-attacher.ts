@@ -55,7 +55,7 @@ export class ShowAttacher {
         fn().catch((err) => this.deps.log.warn({ err: err.message }, 'attacher loop error')).finally(() => { running = false; });
       }, ms));
     };
-    const placement = new ShowPlacement(this.deps.redis, { standbyAfterMs: Math.max(1000, 4 * WORKER_POLL_MS), liveMs: 5000 });
+    const placement = new ShowPlacement(this.deps.redis, { standbyAfterMs: Math.max(1000, 4 * WORKER_POLL_MS), liveMs: 5000, standbys: 2 });
     this.placement = placement;
     loop(() => this.discover(), WORKER_POLL_MS);
     loop(() => this.sweep(), 1000);
@@ -108,7 +108,7 @@ export class ShowAttacher {
     worker.on('failed', (job, err) => void this.onFailed(showId, job, err));
     worker.on('stalled', (jobId) => log.warn({ job_id: jobId, show_id: showId }, 'job stalled (its worker stopped renewing the lock): back on the queue'));
     worker.on('error', (err) => log.warn({ show_id: showId, err: err.message }, 'worker error'));
-    log.info({ show_id: showId, owner: this.placement?.owner(showId) === this.placement?.id }, 'attached to show');
+    log.info({ show_id: showId, role: this.placement?.role(showId) }, 'attached to show');
   }
 
   /** A job out of retries still gets exactly one outcome: INTERNAL, unless it already has one. */
