@@ -52,25 +52,30 @@ function freeRuns(len: number, start: number, taken: Set<number>): [number, numb
 function bestBlock(rowLengths: number[], taken: Set<number>, size: number): Placement | undefined {
   const starts = rowStarts(rowLengths);
   const ideal = idealRow(rowLengths.length);
-  // One scratch score, copied only when it wins: this runs over every free position of the hall.
+  // Rows nearest the ideal come first: once a block strands nobody, a farther row cannot win.
+  // One scratch score, copied only when it wins (this runs on every allocation of a big hall).
+  const order = rowLengths.map((_, r) => r).sort((x, y) => Math.abs(x - ideal) - Math.abs(y - ideal) || y - x);
   const candidate: Score = { orphans: 0, rowDistance: 0, centreOffset: 0, row: 0 };
-  let best: (Score & { start: number }) | undefined;
-  rowLengths.forEach((len, r) => {
+  const best: Score = { orphans: 0, rowDistance: 0, centreOffset: 0, row: -1 };
+  let bestStart = 0;
+  for (const r of order) {
+    const len = rowLengths[r];
+    candidate.row = r;
+    candidate.rowDistance = Math.abs(r - ideal);
+    if (best.row >= 0 && best.orphans === 0 && candidate.rowDistance > best.rowDistance) break;
     for (const [runStart, runLength] of freeRuns(len, starts[r], taken)) {
       for (let col = runStart; col + size <= runStart + runLength; col++) {
-        const left = col - runStart;
-        const right = runStart + runLength - (col + size);
-        candidate.orphans = Number(left === 1) + Number(right === 1);
-        candidate.rowDistance = Math.abs(r - ideal);
+        candidate.orphans = Number(col - runStart === 1) + Number(runStart + runLength - (col + size) === 1);
         candidate.centreOffset = Math.abs(col + (size - 1) / 2 - (len + 1) / 2);
-        candidate.row = r;
-        if (!best || better(candidate, best)) best = { ...candidate, start: starts[r] + col - 1 };
+        if (best.row < 0 || better(candidate, best)) {
+          Object.assign(best, candidate);
+          bestStart = starts[r] + col - 1;
+        }
       }
     }
-  });
-  if (!best) return undefined;
-  const { start, ...score } = best;
-  return { ...score, seats: Array.from({ length: size }, (_, i) => start + i) };
+  }
+  if (best.row < 0) return undefined;
+  return { ...best, seats: Array.from({ length: size }, (_, i) => bestStart + i) };
 }
 
 const longestRun = (rowLengths: number[], taken: Set<number>) => {

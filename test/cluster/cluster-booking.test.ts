@@ -4,6 +4,8 @@ import { testDb } from '../support/gateway';
 import type { HttpResult } from '../support/http';
 import { checkInvariants, waitForOutcomes } from '../support/invariants';
 import { ClusterStack, startClusterStack } from './cluster-stack';
+import { queuePrefix } from '../../shared/queue/names';
+import type { WorkerProcess } from '../support/workers';
 import { connectionNames } from './process-sockets';
 
 const WAIT = { prefer: 'wait=30' };
@@ -14,6 +16,19 @@ const jobIdOf = (res: HttpResult) => (res.body?.id ?? res.body?.error?.details?.
 const countBy = <T>(items: T[], key: (t: T) => string) =>
   items.reduce<Record<string, number>>((acc, t) => ({ ...acc, [key(t)]: (acc[key(t)] ?? 0) + 1 }), {});
 
+/** Shows a worker process is attached to now, from its log. */
+function attachedNow(w: WorkerProcess): Set<number> {
+  const live = new Set<number>();
+  for (const l of w.logs) {
+    if (l.msg === 'attached to show') live.add(l.show_id);
+    if (l.msg === 'detached from idle show') live.delete(l.show_id);
+  }
+  return live;
+}
+
+/** BullMQ names a worker's blocking connection after the queue: one per attached show. */
+const perShowConnections = (w: WorkerProcess) => connectionNames(w.proc.pid!, stack.cluster.ports).filter((n) => n.startsWith(`${queuePrefix()}:`)).length;
+
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
   const started = Date.now();
   while (!(await check())) {
@@ -22,9 +37,10 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
+let stack: ClusterStack;
+
 describe('booking races on a 3-master Redis Cluster (gateway and 3 worker processes)', function () {
   this.timeout(120_000);
-  let stack: ClusterStack;
   let users: TestUser[];
 
   before(async function () {
@@ -97,40 +113,51 @@ describe('booking races on a 3-master Redis Cluster (gateway and 3 worker proces
     expect(replay.body.id).to.equal(first.body.id);
   });
 
-  it('when 40 shows had traffic and went idle, then a worker holds per-show connections only while attached and drops them all after', async () => {
-    const [worker] = stack.workers;
-    const pid = worker.proc.pid!;
-    const shared = new Set(['worker', 'worker-bull']);
-    const perShow = () => connectionNames(pid, stack.cluster.ports).filter((n) => !shared.has(n)).length;
-    const attached = () => {
-      const live = new Set<number>();
-      for (const l of worker.logs) {
-        if (l.msg === 'attached to show') live.add(l.show_id);
-        if (l.msg === 'detached from idle show') live.delete(l.show_id);
-      }
-      return live;
-    };
-    await until('earlier shows to go idle', () => attached().size === 0 && perShow() === 0, 60_000);
+  it('when 40 shows get traffic, then each is attached by one worker process, the shows spread over all 3, and per-show connections close once they are idle', async () => {
     const shows = await Promise.all(Array.from({ length: 40 }, () => createShow({ total_seats: 10 })));
-    let peak = { conns: 0, attached: 0 };
-    const sampler = setInterval(() => {
-      const conns = perShow();
-      if (conns > peak.conns) peak = { conns, attached: attached().size };
-    }, 200);
+    const ids = new Set(shows.map((s) => s.id));
+    const since = stack.workers.map((w) => w.logs.length);
+    let peak = 0;
+    const sampler = setInterval(() => { peak = Math.max(peak, ...stack.workers.map((w) => perShowConnections(w))); }, 200);
     try {
       const answers = await Promise.all(shows.map((s, i) =>
         stack.gateway.api.post(`/shows/${s.id}/book`, { token: users[i].token, body: { seat_number: 1 }, headers: WAIT })));
       expect(answers.map((r) => r.status)).to.deep.equal(shows.map(() => 201));
-      await until('the worker to detach from all 40 shows and close their connections', () => attached().size === 0 && perShow() === 0, 60_000);
+      await until('every worker to detach and close its per-show connections',
+        () => stack.workers.every((w) => attachedNow(w).size === 0 && perShowConnections(w) === 0), 60_000);
     } finally {
       clearInterval(sampler);
     }
-    const everAttached = new Set(worker.logs.filter((l) => l.msg === 'attached to show').map((l) => l.show_id));
-    const left = connectionNames(pid, stack.cluster.ports);
-    console.log(`      worker connections: peak ${peak.conns} per-show connections with ${peak.attached} shows attached; after idling: ${left.length} (${[...new Set(left)].join(', ')})`);
-    expect(shows.filter((s) => !everAttached.has(s.id))).to.deep.equal([]);
-    expect(peak.conns).to.be.at.least(peak.attached).and.to.be.greaterThan(0);
-    expect(left.every((n) => shared.has(n))).to.equal(true);
-    expect(left.length).to.be.at.most(2 * stack.cluster.ports.length);
+    const attachedBy = stack.workers.map((w, k) => w.logs.slice(since[k]).filter((l) => l.msg === 'attached to show' && ids.has(l.show_id)).map((l) => l.show_id as number));
+    const owners = countBy(attachedBy.flatMap((a) => [...new Set(a)]), String);
+    const left = stack.workers.map((w) => connectionNames(w.proc.pid!, stack.cluster.ports));
+    console.log(`      shows attached per worker: ${attachedBy.map((a) => new Set(a).size).join(' / ')}; peak per-show connections of one worker: ${peak}; `
+      + `connections left after idling: ${left.map((l) => l.length).join(' / ')}`);
+    expect(Object.keys(owners).length, 'shows attached').to.equal(40);
+    expect(Object.values(owners).every((n) => n === 1), 'each show attached by one worker').to.equal(true);
+    expect(attachedBy.every((a) => a.length > 0), 'every worker got shows').to.equal(true);
+    expect(peak).to.be.greaterThan(0);
+    for (const names of left) {
+      expect(names.filter((n) => n.startsWith(`${queuePrefix()}:`)), 'per-show connections left').to.deep.equal([]);
+      expect(names.length).to.be.at.most(2 * stack.cluster.ports.length);
+    }
+  });
+
+  it('when the worker that owns a show is killed, then another worker takes the show over and serves its next booking', async () => {
+    const show = await createShow({ total_seats: 10 });
+    const first = await stack.gateway.api.post(`/shows/${show.id}/book`, { token: users[0].token, body: { seat_number: 1 }, headers: WAIT });
+    expect(first.status, first.text).to.equal(201);
+    const doneBy = (id: string) => stack.workers.filter((w) => w.logs.some((l) => l.msg === 'job done' && l.request_id === id));
+    await until('the worker log of the first booking', () => doneBy(first.body.id).length > 0);
+    const [owner] = doneBy(first.body.id);
+    await owner.kill('SIGKILL');
+    const started = Date.now();
+    const next = await stack.gateway.api.post(`/shows/${show.id}/book`, { token: users[1].token, body: { seat_number: 2 }, headers: WAIT });
+    expect(next.status, next.text).to.equal(201);
+    await until('the worker log of the next booking', () => doneBy(next.body.id).length > 0);
+    const servedBy = doneBy(next.body.id);
+    expect(servedBy).to.have.length(1);
+    expect(servedBy[0]).to.not.equal(owner);
+    console.log(`      the next booking was served by another worker ${Date.now() - started} ms after the owner was killed`);
   });
 });

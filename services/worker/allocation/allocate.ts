@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { BookJob, BookingActionJob, Outcome } from '../../../shared/queue/jobs';
+import type { BookJob, BookingActionJob, JobError, Outcome } from '../../../shared/queue/jobs';
 import { bestAvailable } from '../../../shared/seating/best-available';
 import { loadSeatMap, SeatMap } from './seat-map';
 
@@ -30,13 +30,18 @@ export async function bookBestIn(trx: Knex.Transaction, job: BookJob, holdSecond
   if (!show || show.started || show.activeSeats >= show.totalSeats) return bookSeats(trx, job, [], holdSeconds);
   const seats = bestAvailable({ rowLengths: show.rowLengths, taken: show.taken, quantity: job.quantity ?? 1, allowSplit: job.allow_split ?? false });
   if (seats) return bookSeats(trx, job, seats, holdSeconds);
-  const free = show.totalSeats - show.activeSeats;
-  const [code, message] = free < (job.quantity ?? 1)
-    ? ['SOLD_OUT', `Only ${free} seats left`]
-    : ['NO_ADJACENT_SEATS', `No ${job.quantity} adjacent seats in one row; allow_split lets them spread over rows`];
+  const failure = bestAvailableFailure(show, job);
   return first(await trx.raw('SELECT bx_record(?, ?, ?, ?, NULL, bx_error(?, ?, ?::jsonb), ?)', [
-    job.request_id, job.user_id, job.show_id, 'book', code, message, JSON.stringify({ free }), job.created_at,
+    job.request_id, job.user_id, job.show_id, 'book', failure.code, failure.message, JSON.stringify(failure.details), job.created_at,
   ])) as Outcome;
+}
+
+/** Why best available found nothing: too few seats left, or none adjacent enough. */
+export function bestAvailableFailure(show: SeatMap, job: BookJob): JobError & { details: { free: number } } {
+  const free = show.totalSeats - show.activeSeats;
+  return free < (job.quantity ?? 1)
+    ? { code: 'SOLD_OUT', message: `Only ${free} seats left`, details: { free } }
+    : { code: 'NO_ADJACENT_SEATS', message: `No ${job.quantity} adjacent seats in one row; allow_split lets them spread over rows`, details: { free } };
 }
 
 export async function bookingAction(db: Knex, job: BookingActionJob): Promise<Outcome> {

@@ -2,8 +2,7 @@ import type { Knex } from 'knex';
 import type { BookJob, Outcome } from '../../../shared/queue/jobs';
 import { bullKey, queuePrefix, showQueueName } from '../../../shared/queue/names';
 import type { RedisClient } from '../../../shared/redis';
-import { bookBestAvailable, bookBestIn, bookSeats } from './allocate';
-import { applyOutcome, loadSeatMap, SeatMap } from './seat-map';
+import { BatchAllocator } from './allocate-batch';
 
 /**
  * The book jobs waiting at the head of a show's queue, in the order BullMQ hands them over
@@ -20,57 +19,26 @@ for _, id in ipairs(ids) do
 end
 return out`;
 
-const first = (res: { rows: Record<string, unknown>[] }) => Object.values(res.rows[0])[0];
-
-const rowOf = (job: BookJob, holdSeconds: number) => ({
-  request_id: job.request_id, user_id: job.user_id, show_id: job.show_id, seats: job.seats, hold_seconds: job.hold ? holdSeconds : 0, created_at: job.created_at,
-});
-
-/**
- * Allocates several book jobs of one show, in order, in one transaction under the show's lock:
- * runs of explicit-seat jobs go to bx_book_batch in one round trip; best-available jobs share one
- * seat map read for the whole batch. Each job gets exactly the outcome it would get alone.
- */
-export async function allocateBatch(db: Knex, jobs: BookJob[], holdSeconds: number): Promise<Outcome[]> {
-  if (jobs.length === 1) return [jobs[0].seats ? await bookSeats(db, jobs[0], jobs[0].seats, holdSeconds) : await bookBestAvailable(db, jobs[0], holdSeconds)];
-  const showId = jobs[0].show_id;
-  return db.transaction(async (trx) => {
-    await trx.raw('SELECT bx_lock_show(?)', [showId]);
-    const outcomes: Outcome[] = [];
-    let map: SeatMap | undefined;
-    let mapLoaded = false;
-    const seatMap = async () => {
-      if (!mapLoaded) {
-        map = await loadSeatMap(trx, showId);
-        mapLoaded = true;
-      }
-      return map;
-    };
-    for (let i = 0; i < jobs.length;) {
-      let j = i;
-      while (j < jobs.length && jobs[j].seats) j++;
-      const decided = j > i
-        ? (first(await trx.raw('SELECT bx_book_batch(?::jsonb)', [JSON.stringify(jobs.slice(i, j).map((job) => rowOf(job, holdSeconds)))])) as Outcome[])
-        : [await bookBestIn(trx, jobs[i], holdSeconds, seatMap)];
-      for (const o of decided) {
-        outcomes.push(o);
-        if (map) applyOutcome(map, o);
-      }
-      i = Math.max(j, i + 1);
-    }
-    return outcomes;
-  });
-}
-
 export interface BatchResult {
   outcome: Outcome;
   /** The outcome was decided earlier, in a batch ahead of this job, and published then. */
   early: boolean;
+  /** `hooks.settle` already ran for it successfully. */
+  settled: boolean;
+}
+
+export interface BatchHooks {
+  /** Publishes outcomes, in the order they were decided. */
+  publish(outcomes: Outcome[]): void;
+  /** Follow-up work of a job decided ahead of its turn (e.g. scheduling a hold's expiry); redone at its turn if this fails. */
+  settle(job: BookJob, outcome: Outcome): Promise<void>;
+  onError(err: Error): void;
 }
 
 interface Decided {
   outcome: Outcome;
   at: number;
+  settled: boolean;
 }
 
 const STALE_MS = 30_000;
@@ -85,16 +53,11 @@ const STALE_MS = 30_000;
 export class BookBatcher {
   private readonly decided = new Map<number, Map<string, Decided>>();
   private readonly running = new Map<number, Promise<void>>();
+  private readonly allocator: BatchAllocator;
 
-  constructor(
-    private readonly db: Knex,
-    private readonly redis: RedisClient,
-    private readonly holdSeconds: number,
-    private readonly maxBatch: number,
-    /** Publishes outcomes, in the order they were decided. */
-    private readonly publish: (outcomes: Outcome[]) => void,
-    private readonly onError: (err: Error) => void,
-  ) {}
+  constructor(db: Knex, private readonly redis: RedisClient, holdSeconds: number, private readonly maxBatch: number, private readonly hooks: BatchHooks) {
+    this.allocator = new BatchAllocator(db, holdSeconds);
+  }
 
   async book(job: BookJob): Promise<BatchResult> {
     let known = this.take(job);
@@ -104,38 +67,43 @@ export class BookBatcher {
     }
     if (known) {
       this.prefetchIfLow(job.show_id);
-      return { outcome: known, early: true };
+      return { outcome: known.outcome, early: true, settled: known.settled };
     }
     const behind = this.maxBatch > 1 ? await this.peek(job.show_id, this.maxBatch - 1, job.request_id) : [];
     let outcomes: Outcome[];
     try {
-      outcomes = await allocateBatch(this.db, [job, ...behind], this.holdSeconds);
+      outcomes = await this.allocator.allocate([job, ...behind]);
     } catch (err) {
       if (behind.length === 0) throw err;
       // Maybe a job behind caused it: this one goes alone, the others get their own turn.
-      outcomes = await allocateBatch(this.db, [job], this.holdSeconds);
+      outcomes = await this.allocator.allocate([job]);
     }
     this.keep(job.show_id, behind, outcomes.slice(1));
-    this.publish([outcomes[0], ...outcomes.slice(1).filter((o) => !o.replayed)]);
+    this.hooks.publish([outcomes[0], ...outcomes.slice(1).filter((o) => !o.replayed)]);
     this.prefetchIfLow(job.show_id);
-    return { outcome: outcomes[0], early: false };
+    return { outcome: outcomes[0], early: false, settled: false };
   }
 
-  private take(job: BookJob): Outcome | undefined {
+  private take(job: BookJob): Decided | undefined {
     const show = this.decided.get(job.show_id);
     const hit = show?.get(job.request_id);
     if (hit) show!.delete(job.request_id);
-    return hit?.outcome;
+    return hit;
   }
 
+  /** Remembers outcomes decided ahead and starts their follow-up work. */
   private keep(showId: number, jobs: BookJob[], outcomes: Outcome[]) {
     let show = this.decided.get(showId);
     if (!show) this.decided.set(showId, (show = new Map()));
     const at = Date.now();
-    jobs.forEach((j, i) => show!.set(j.request_id, { outcome: outcomes[i], at }));
+    jobs.forEach((job, i) => {
+      const entry: Decided = { outcome: outcomes[i], at, settled: false };
+      show!.set(job.request_id, entry);
+      this.hooks.settle(job, entry.outcome).then(() => { entry.settled = true; }, () => undefined);
+    });
   }
 
-  /** Starts the next batch in the background when fewer than half a batch is decided ahead. */
+  /** Starts the next batch in the background once less than a whole batch is decided ahead. */
   private prefetchIfLow(showId: number) {
     if (this.maxBatch <= 1 || this.running.has(showId)) return;
     const show = this.decided.get(showId);
@@ -145,19 +113,19 @@ export class BookBatcher {
         if (Date.now() - d.at < STALE_MS) break;
         show.delete(id);
       }
-      if (show.size >= this.maxBatch / 2) return;
+      if (show.size >= this.maxBatch) return;
       if (show.size === 0) this.decided.delete(showId);
     }
-    const run = this.prefetch(showId).catch((err) => this.onError(err)).finally(() => this.running.delete(showId));
+    const run = this.prefetch(showId).catch((err) => this.hooks.onError(err)).finally(() => this.running.delete(showId));
     this.running.set(showId, run);
   }
 
   private async prefetch(showId: number) {
     const jobs = await this.peek(showId, this.maxBatch);
     if (jobs.length === 0) return;
-    const outcomes = await allocateBatch(this.db, jobs, this.holdSeconds);
+    const outcomes = await this.allocator.allocate(jobs);
     this.keep(showId, jobs, outcomes);
-    this.publish(outcomes.filter((o) => !o.replayed));
+    this.hooks.publish(outcomes.filter((o) => !o.replayed));
   }
 
   /** Up to `n` book jobs waiting at the head of the show's queue, in order, not decided here yet. */

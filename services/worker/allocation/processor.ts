@@ -53,17 +53,19 @@ function report(outcome: Outcome, seats?: number): JobReport {
 /** One handler per job type; startup fails if a type has none. */
 export function makeProcessor(deps: WorkerDeps): JobHandler {
   const hold = deps.cfg.HOLD_SECONDS;
-  const batcher = new BookBatcher(deps.db, deps.redis, hold, deps.cfg.ALLOCATION_BATCH,
-    (outcomes) => { for (const o of outcomes) void publishOutcome(deps.redis, o); },
-    (err) => deps.log.warn({ err: err.message }, 'allocating ahead failed; the jobs run on their own'));
+  const batcher = new BookBatcher(deps.db, deps.redis, hold, deps.cfg.ALLOCATION_BATCH, {
+    publish: (outcomes) => { for (const o of outcomes) void publishOutcome(deps.redis, o); },
+    settle: (job, outcome) => scheduleExpiry(deps, job, outcome),
+    onError: (err) => deps.log.warn({ err: err.message }, 'allocating ahead failed; the jobs run on their own'),
+  });
   const opened = new Set<number>();
   const handlers: Record<JobType, JobHandler> = {
     async book(job) {
       const data = job.data as BookJob;
       await noteOpening(deps, job, opened).catch((err) => deps.log.warn({ show_id: data.show_id, err: err.message }, 'could not note the opening'));
       // Published by the batcher, with any jobs behind this one decided in the same transaction.
-      const { outcome } = await batcher.book(data);
-      await scheduleExpiry(deps, data, outcome);
+      const { outcome, settled } = await batcher.book(data);
+      if (!settled) await scheduleExpiry(deps, data, outcome);
       return report(outcome, data.seats?.length ?? data.quantity);
     },
     async cancel(job) {

@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import type { Outcome } from '../../../shared/queue/jobs';
 
 /** What best-available needs to know about a show, read once under the show's lock. */
 export interface SeatMap {
@@ -23,13 +22,8 @@ export async function loadSeatMap(trx: Knex.Transaction, showId: number): Promis
   return { rowLengths: row.row_lengths, totalSeats: row.total_seats, activeSeats: row.active_seats, started: row.started, taken: new Set(row.taken) };
 }
 
-/** Keeps a seat map current after an outcome decided in the same transaction (replays changed nothing). */
-export function applyOutcome(map: SeatMap, outcome: Outcome): void {
-  if (outcome.replayed || outcome.type !== 'book' || outcome.status !== 'completed') return;
-  for (const b of (outcome.result?.bookings ?? []) as { seat_number: number; status: string }[]) {
-    if ((b.status === 'booked' || b.status === 'held') && !map.taken.has(b.seat_number)) {
-      map.taken.add(b.seat_number);
-      map.activeSeats++;
-    }
-  }
+/** Marks seats taken (a booking the caller expects to succeed). */
+export function takeSeats(map: SeatMap, seats: number[]): void {
+  for (const seat of seats) map.taken.add(seat);
+  map.activeSeats += seats.length;
 }

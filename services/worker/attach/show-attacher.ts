@@ -17,6 +17,10 @@ if current ~= ARGV[2] then return 0 end
 if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
 return 1`;
 
+/** Workers heartbeat this often; one silent for PLACEMENT_LIVE_MS loses its shows to the others. */
+const PLACEMENT_BEAT_MS = 1000;
+const PLACEMENT_LIVE_MS = 4000;
+
 /** Tries to store a final INTERNAL outcome (about a minute of backoff in all). */
 const FAILURE_RECORD_ATTEMPTS = 10;
 
@@ -30,7 +34,8 @@ interface Attached {
 
 /**
  * Finds shows with work (the due-shows sorted set) and runs one BullMQ worker, global
- * concurrency 1, for each; detaches from a show once it has been idle for WORKER_IDLE_SECONDS.
+ * concurrency 1, for each show this process owns (ShowPlacement spreads the shows over the live
+ * workers); detaches from a show once it has been idle for WORKER_IDLE_SECONDS.
  */
 export class ShowAttacher {
   private readonly attached = new Map<number, Attached>();
@@ -55,24 +60,24 @@ export class ShowAttacher {
         fn().catch((err) => this.deps.log.warn({ err: err.message }, 'attacher loop error')).finally(() => { running = false; });
       }, ms));
     };
-    const placement = new ShowPlacement(this.deps.redis, { standbyAfterMs: Math.max(1000, 4 * WORKER_POLL_MS), liveMs: 5000, standbys: 2 });
+    const placement = new ShowPlacement(this.deps.redis, PLACEMENT_LIVE_MS);
     this.placement = placement;
     loop(() => this.discover(), WORKER_POLL_MS);
     loop(() => this.sweep(), 1000);
-    loop(() => placement.heartbeat(), 1000);
-    void placement.heartbeat().catch(() => undefined).finally(() => this.discover().catch(() => undefined));
+    loop(() => placement.heartbeat(), PLACEMENT_BEAT_MS);
+    void placement.heartbeat().catch(() => undefined);
   }
 
   /** Attaches to every show whose work is due (or due within one poll). */
   private async discover() {
+    if (this.placement && !this.placement.settled) return;
     const horizon = Date.now() + this.deps.cfg.WORKER_POLL_MS * 2;
     const entries = await this.deps.redis.zrangebyscore(dueShowsKey(), '-inf', horizon, 'WITHSCORES', 'LIMIT', 0, 1000);
     const due: number[] = [];
-    this.placement?.observeDue(entries.filter((_, i) => i % 2 === 0).map(Number));
     for (let i = 0; i < entries.length; i += 2) {
       const showId = Number(entries[i]);
       if (this.attached.has(showId) || this.stopping) continue;
-      if (this.placement && !this.placement.shouldAttach(showId)) continue;
+      if (this.placement && !this.placement.owns(showId)) continue;
       const left = this.detachedAt.get(showId);
       const idleMs = this.deps.cfg.WORKER_IDLE_SECONDS * 1000;
       if (left && left.score === entries[i + 1] && Date.now() - left.at < idleMs) continue;
@@ -108,7 +113,7 @@ export class ShowAttacher {
     worker.on('failed', (job, err) => void this.onFailed(showId, job, err));
     worker.on('stalled', (jobId) => log.warn({ job_id: jobId, show_id: showId }, 'job stalled (its worker stopped renewing the lock): back on the queue'));
     worker.on('error', (err) => log.warn({ show_id: showId, err: err.message }, 'worker error'));
-    log.info({ show_id: showId, role: this.placement?.role(showId) }, 'attached to show');
+    log.info({ show_id: showId }, 'attached to show');
   }
 
   /** A job out of retries still gets exactly one outcome: INTERNAL, unless it already has one. */

@@ -85,9 +85,12 @@ $$;
 
 -- Books or holds (hold_seconds > 0) the seats of several requests of one show, in their order, all
 -- or nothing per request, each exactly as if it ran alone. Jobs: [{request_id, user_id, show_id,
--- seats, hold_seconds, created_at}]. One lock and a few set-based statements for the whole list
--- (one bookings insert, one requests insert), so a batch costs little more than one request.
--- Returns the outcomes in the same order, each with the seats left after it.
+-- seats, hold_seconds, created_at, and optionally best, expect, fail}]. One lock and a few set-based statements
+-- for the whole list (one bookings insert, one requests insert), so a batch costs little more than
+-- one request. Best-available jobs come with seats (or a failure) chosen by the caller from the seat
+-- map, assuming each earlier job books exactly when its expect says so; once that assumption breaks, the function stops
+-- before the next best-available job and the caller chooses again. Returns the outcomes of the jobs
+-- it ran (a prefix, never empty), in order, each with the seats left after it.
 CREATE FUNCTION bx_book_batch(p_jobs jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   v_show_id integer := (p_jobs -> 0 ->> 'show_id')::integer;
@@ -104,6 +107,8 @@ DECLARE
   v_hit integer[];
   v_seat integer;
   v_out_of_range boolean;
+  v_diverged boolean := false;
+  v_count integer := 0;
   v_error jsonb;
   v_expires timestamptz;
   v_decided jsonb[] := '{}';
@@ -121,20 +126,24 @@ BEGIN
   PERFORM bx_lock_show(v_show_id);
   SELECT * INTO v_show FROM shows WHERE id = v_show_id;
   v_found := FOUND;
+  -- Index lookups by the batch's request ids, seats and buyers (arrays, so each is one index scan).
   SELECT coalesce(jsonb_object_agg(r.id, bx_outcome(r.id)), '{}') INTO v_prior
-    FROM requests r WHERE r.id IN (SELECT j ->> 'request_id' FROM jsonb_array_elements(p_jobs) j);
+    FROM requests r WHERE r.id = ANY (ARRAY(SELECT j ->> 'request_id' FROM jsonb_array_elements(p_jobs) j));
   SELECT coalesce(jsonb_object_agg(b.seat_number::text, true), '{}') INTO v_taken
     FROM bookings b WHERE b.show_id = v_show_id AND b.status IN ('booked', 'held')
-     AND b.seat_number IN (SELECT jsonb_array_elements_text(j -> 'seats')::integer FROM jsonb_array_elements(p_jobs) j);
+     AND b.seat_number = ANY (ARRAY(SELECT jsonb_array_elements_text(j -> 'seats')::integer FROM jsonb_array_elements(p_jobs) j));
   SELECT coalesce(jsonb_object_agg(c.user_id::text, c.n), '{}') INTO v_mine
     FROM (SELECT b.user_id, count(*) AS n FROM bookings b WHERE b.show_id = v_show_id AND b.status IN ('booked', 'held')
-             AND b.user_id IN (SELECT (j ->> 'user_id')::integer FROM jsonb_array_elements(p_jobs) j) GROUP BY b.user_id) c;
+             AND b.user_id = ANY (ARRAY(SELECT (j ->> 'user_id')::integer FROM jsonb_array_elements(p_jobs) j)) GROUP BY b.user_id) c;
   v_active := v_show.active_seats;
 
   FOR i IN 0 .. jsonb_array_length(p_jobs) - 1 LOOP
     v_job := p_jobs -> i;
+    EXIT WHEN v_diverged AND (v_job -> 'best') = 'true';
+    v_count := i + 1;
     IF (v_prior -> (v_job ->> 'request_id')) IS NOT NULL THEN
       v_decided := v_decided || jsonb_build_object('replay', true);
+      v_diverged := v_diverged OR (v_job ->> 'expect') IS DISTINCT FROM 'false';
       CONTINUE;
     END IF;
     v_prior := v_prior || jsonb_build_object(v_job ->> 'request_id', true);
@@ -148,7 +157,9 @@ BEGIN
       v_out_of_range := v_out_of_range OR v_seat > v_show.total_seats;
       IF (v_taken -> v_seat::text) IS NOT NULL AND NOT v_seat = ANY (v_hit) THEN v_hit := v_hit || v_seat; END IF;
     END LOOP;
-    IF NOT v_found THEN
+    IF (v_job -> 'fail') IS NOT NULL THEN
+      v_error := bx_error(v_job -> 'fail' ->> 'code', v_job -> 'fail' ->> 'message', v_job -> 'fail' -> 'details');
+    ELSIF NOT v_found THEN
       v_error := bx_error('NOT_FOUND', 'Show not found');
     ELSIF v_show.date_time <= now() THEN
       v_error := bx_error('SHOW_STARTED', 'The show has already started');
@@ -179,6 +190,7 @@ BEGIN
       v_mine := v_mine || jsonb_build_object(v_user::text, v_n + cardinality(v_seats));
       v_active := v_active + cardinality(v_seats);
     END IF;
+    v_diverged := v_diverged OR (v_job ->> 'expect') IS DISTINCT FROM (v_error IS NULL)::text;
     v_decided := v_decided || jsonb_build_object('request_id', v_job ->> 'request_id', 'user_id', v_user, 'error', v_error,
       'expires', v_expires, 'created_at', v_job ->> 'created_at', 'available', CASE WHEN v_found THEN v_show.total_seats - v_active END);
   END LOOP;
@@ -202,7 +214,7 @@ BEGIN
            'status', r.status, 'result', r.result, 'error', r.error, 'created_at', r.created_at, 'finished_at', r.finished_at) AS outcome)
   SELECT coalesce(jsonb_object_agg(rec.id, rec.outcome), '{}') INTO v_stored FROM rec;
 
-  FOR i IN 0 .. jsonb_array_length(p_jobs) - 1 LOOP
+  FOR i IN 0 .. v_count - 1 LOOP
     IF (v_decided[i + 1] -> 'replay') IS NOT NULL THEN
       v_out := v_out || (bx_outcome(p_jobs -> i ->> 'request_id') || '{"replayed": true}');
     ELSE
