@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { ShowQueues } from '../../shared/queue/producer';
+import { queueDepth } from '../../shared/queue/stats';
 import type { RedisClient } from '../../shared/redis';
-import type { Child } from './children';
+import { Child, cpuSecondsOf } from './children';
 import type { BenchUser } from './fixtures';
 import { checkInvariants } from './invariants';
 import { metricSum, scrape } from './scale-servers';
@@ -15,13 +16,11 @@ export interface ScaleContext {
   redis: RedisClient;
   queues: ShowQueues;
   users: BenchUser[];
-  shows: number;
-  jobs: number;
-  hotJobs: number;
   seats: number;
   poolTotal: number;
   idleSeconds: number;
-  log: (msg: string) => void;
+  /** redis-server processes of the run (empty: not measured). */
+  redisPids: number[];
 }
 
 export interface RoundResult {
@@ -48,6 +47,9 @@ export interface RoundResult {
   jobMs: number;
   /** Worker CPU per outcome, ms. */
   cpuMsPerJob: number;
+  /** CPU of the Postgres backends serving the workers, and of the redis-server processes, per outcome (ms; null when not measured). */
+  pgCpuMsPerJob: number;
+  redisCpuMsPerJob: number | null;
   serial: SerializationSample;
   invariants: string;
 }
@@ -62,6 +64,22 @@ async function waitForAll(db: Knex, shows: number[], total: number, timeoutMs = 
     if (Date.now() > deadline) throw new Error(`only ${n} of ${total} outcomes after ${timeoutMs / 1000}s`);
     await sleep(200);
   }
+}
+
+async function waitForDrain(redis: RedisClient, shows: number[], timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await Promise.all(shows.map((id) => queueDepth(redis, id)))).some((d) => d > 0)) {
+    if (Date.now() > deadline) throw new Error('show queues not drained in time');
+    await sleep(100);
+  }
+}
+
+const WORKER_APP = 'boxoffice-scale-worker';
+
+/** CPU seconds of each Postgres backend the workers hold (application_name WORKER_APP). */
+async function workerBackends(db: Knex): Promise<Map<number, number>> {
+  const rows = (await db.raw('SELECT pid FROM pg_stat_activity WHERE application_name = ?', [WORKER_APP])).rows as { pid: number }[];
+  return new Map(rows.map((r) => [r.pid, cpuSecondsOf(r.pid)]));
 }
 
 /** Invariants of every show of the round: "ok" or what broke. */
@@ -80,14 +98,17 @@ async function invariantsOf(db: Knex, shows: number[], ids: string[][]): Promise
  * One round: starts `workers` worker processes (DB_POOL_MAX = poolTotal / workers), announces the
  * pre-filled shows at once, waits for every outcome, then reads the figures and stops the workers.
  */
-export async function runRound(ctx: ScaleContext, workers: number, shows: number[], ids: string[][]): Promise<RoundResult> {
+export async function runRound(ctx: ScaleContext, workers: number, shows: number[], ids: string[][], extraEnv: Record<string, string> = {}): Promise<RoundResult> {
   const pool = Math.max(1, Math.ceil(ctx.poolTotal / workers));
-  const env = { DB_POOL_MAX: String(pool), WORKER_IDLE_SECONDS: String(ctx.idleSeconds) };
+  const dbUrl = new URL(ctx.stack.env.DATABASE_URL);
+  dbUrl.searchParams.set('application_name', WORKER_APP);
+  const env = { DB_POOL_MAX: String(pool), WORKER_IDLE_SECONDS: String(ctx.idleSeconds), DATABASE_URL: dbUrl.toString(), ...extraEnv };
   const procs: Child[] = [];
   for (let i = 0; i < workers; i++) procs.push(await ctx.stack.startWorker(`w${workers}-${i}`, env));
   // Workers run long before an on-sale: let each see the others in the registry before the shows are due.
   await sleep(2500);
   const cpuBefore = procs.map((p) => p.cpuSeconds());
+  const [pgBefore, redisBefore] = [await workerBackends(ctx.db), ctx.redisPids.map(cpuSecondsOf)];
   const sampler = new SerializationSampler(ctx.redis, ctx.db, shows);
   const total = ids.reduce((n, l) => n + l.length, 0);
   try {
@@ -95,9 +116,13 @@ export async function runRound(ctx: ScaleContext, workers: number, shows: number
     const announcedAt = Date.now();
     await Promise.all(shows.map((id) => ctx.queues.announce(id)));
     await waitForAll(ctx.db, shows, total);
+    // Outcomes decided in a batch are stored before BullMQ hands their jobs over: let the queues empty too.
+    await waitForDrain(ctx.redis, shows);
     const serial = await sampler.stop();
     const metrics = await Promise.all(procs.map((p) => scrape(p.port)));
     const cpu = procs.reduce((s, p, i) => s + p.cpuSeconds() - cpuBefore[i], 0);
+    const pgCpu = [...(await workerBackends(ctx.db))].reduce((s, [pid, sec]) => s + sec - (pgBefore.get(pid) ?? 0), 0);
+    const redisCpu = ctx.redisPids.reduce((s, pid, i) => s + cpuSecondsOf(pid) - redisBefore[i], 0);
     const perShow: { show_id: number; n: number; first: Date; last: Date }[] = await ctx.db('requests').whereIn('show_id', shows)
       .groupBy('show_id').select('show_id').count('* as n').min('finished_at as first').max('finished_at as last');
     const first = Math.min(...perShow.map((s) => s.first.getTime()));
@@ -114,6 +139,7 @@ export async function runRound(ctx: ScaleContext, workers: number, shows: number
       normalDoneP50: round(done.p50, 2), normalDoneMax: round(done.max, 2), hotDone: round((hot.last.getTime() - announcedAt) / 1000, 2),
       jobsPerWorker: metrics.map((t) => metricSum(t, 'boxoffice_jobs_finished_total')),
       jobMs: round((processing / Math.max(1, processed)) * 1000, 2), cpuMsPerJob: round((cpu * 1000) / total, 2),
+      pgCpuMsPerJob: round((pgCpu * 1000) / total, 2), redisCpuMsPerJob: ctx.redisPids.length ? round((redisCpu * 1000) / total, 2) : null,
       serial, invariants: await invariantsOf(ctx.db, shows, ids),
     };
   } finally {

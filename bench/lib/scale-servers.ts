@@ -18,7 +18,7 @@ export async function benchRedis(mode: RedisMode): Promise<LocalRedis> {
   if (mode === 'cluster') return startLocalCluster(3);
   if (mode === 'shared') {
     const url = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-    return { url, ports: [Number(new URL(url).port || 6379)], stop: async () => undefined };
+    return { url, ports: [Number(new URL(url).port || 6379)], pids: [], stop: async () => undefined };
   }
   throw new Error(`--redis must be private, cluster or shared, got "${mode}"`);
 }

@@ -13,6 +13,8 @@ export interface LocalRedis {
   /** REDIS_URL for the services: redis://… or redis-cluster://host:port,… */
   url: string;
   ports: number[];
+  /** The redis-server processes (empty for a server this process did not start). */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -53,14 +55,14 @@ async function launch(ports: number[], extra: (port: number, dir: string) => str
     })));
     rmSync(dir, { recursive: true, force: true });
   };
-  return { dir, stop };
+  return { dir, stop, pids: procs.map((p) => p.pid!) };
 }
 
 /** One standalone redis-server on a free loopback port. */
 export async function startLocalRedis(): Promise<LocalRedis> {
   const port = await freePort();
-  const { stop } = await launch([port], () => []);
-  return { url: `redis://127.0.0.1:${port}`, ports: [port], stop };
+  const { stop, pids } = await launch([port], () => []);
+  return { url: `redis://127.0.0.1:${port}`, ports: [port], pids, stop };
 }
 
 /**
@@ -76,7 +78,7 @@ export async function startLocalCluster(masters = 3): Promise<LocalRedis> {
     ports.push(port);
     busPorts.set(port, bus);
   }
-  const { stop } = await launch(ports, (port, dir) => ['--cluster-enabled', 'yes', '--cluster-port', String(busPorts.get(port)),
+  const { stop, pids } = await launch(ports, (port, dir) => ['--cluster-enabled', 'yes', '--cluster-port', String(busPorts.get(port)),
     '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '5000']);
   try {
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
@@ -87,5 +89,5 @@ export async function startLocalCluster(masters = 3): Promise<LocalRedis> {
     await stop();
     throw err;
   }
-  return { url: `redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, ports, stop };
+  return { url: `redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, ports, pids, stop };
 }

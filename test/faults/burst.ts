@@ -104,8 +104,8 @@ async function sendOnce(baseUrl: string, op: Op, timeoutMs: number): Promise<{ s
   return { status: res.status, body: parsed };
 }
 
-/** No answer, or a 502/503/504 that names no job: the request was not taken, so the client sends it again. */
-const worthRetrying = (status: number, body: any) => status === 0 || ([502, 503, 504].includes(status) && jobIdOf(status, body) === undefined);
+/** No answer, a 429, or a 502/503/504 that names no job: the request was not taken, so the client sends it again. */
+const worthRetrying = (status: number, body: any) => status === 0 || ([429, 502, 503, 504].includes(status) && jobIdOf(status, body) === undefined);
 
 /** Sends one op like a careful client: retries with the same Idempotency-Key until answered or `retryForMs` has passed. */
 export async function perform(baseUrl: string, op: Op, retryForMs: number): Promise<OpResult> {

@@ -26,9 +26,9 @@ function format(list: FaultRow[]): string {
 }
 
 /** Prints the scenario's row at once and keeps it for the table printed after the suite. */
-export function recordRow(row: FaultRow) {
+export function recordRow(row: FaultRow, notAcknowledged = '') {
   rows.push(row);
-  console.log(`\n${format([row])}\n`);
+  console.log(`\n${format([row])}\n${notAcknowledged ? `not acknowledged: ${notAcknowledged}\n` : ''}`);
 }
 
 /** The rows of every scenario run so far, as one table. */

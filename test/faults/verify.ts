@@ -46,6 +46,16 @@ async function waitUntilDrained(queues: QueueProbe, showId: number, timeoutMs: n
   }
 }
 
+/** The answers that acknowledged nothing, counted by status and code (e.g. `503 SERVICE_UNAVAILABLE x3`). */
+function refusals(results: OpResult[]): string {
+  const counts = new Map<string, number>();
+  for (const r of results.filter((x) => !isAcknowledged(x))) {
+    const key = `${r.status} ${r.body?.error?.code ?? ''}`.trim();
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => `${k} x${n}`).join(', ');
+}
+
 /**
  * Waits for every acknowledged request's outcome, runs the invariant check, compares each final
  * answer with the stored outcome, and records the scenario's row in the fault table.
@@ -69,7 +79,7 @@ export async function settle(scenario: string, db: Knex, queues: QueueProbe, sho
     lost: report.lost.length, retried: results.filter((r) => r.attempts.length > 1).length, errors: errors.length + internal.length,
     seconds: Math.round((end - start) / 100) / 10,
   };
-  recordRow(row);
+  recordRow(row, refusals(results));
   return { row, report, answerMismatches, wrongIds, errors, internal, unfinished };
 }
 

@@ -72,21 +72,16 @@ export class BatchAllocator {
       return [job.seats ? await bookSeats(this.db, job, job.seats, this.holdSeconds) : await bookBestAvailable(this.db, job, this.holdSeconds)];
     }
     const needsMap = !!cached || jobs.some((j) => !j.seats);
-    const T: number[] = [performance.now()];
-    const res = await this.db.transaction(async (trx) => {
+    return this.db.transaction(async (trx) => {
       await trx.raw('SELECT bx_lock_show(?)', [showId]);
-      T.push(performance.now());
       let map: SeatMap | undefined | 'not needed' = 'not needed';
       if (needsMap) map = cached && cached.version === (await showVersion(trx, showId)) ? cached.map : await loadSeatMap(trx, showId);
-      T.push(performance.now());
       const outcomes: Outcome[] = [];
       let exact = true;
       for (;;) {
         const rows = jobs.slice(outcomes.length).map((job) => planRow(job, this.holdSeconds, map));
-        T.push(performance.now());
         const decided = first(await trx.raw('SELECT bx_book_batch(?::jsonb)', [JSON.stringify(rows)])) as Outcome[];
         outcomes.push(...decided);
-        T.push(performance.now());
         exact = bookedAsPredicted(rows, decided);
         if (outcomes.length >= jobs.length) break;
         // Stopped: a request did not go as predicted (a replay, a per-buyer limit). Read the map again.
@@ -96,11 +91,7 @@ export class BatchAllocator {
         const version = await showVersion(trx, showId);
         if (version) this.maps.set(showId, { version, map });
       }
-      T.push(performance.now());
       return outcomes;
     });
-    T.push(performance.now());
-    if (process.env.BX_DEBUG) console.log(JSON.stringify({ n: jobs.length, hit: !!cached, t: T.slice(1).map((x, i) => Math.round((x - T[i]) * 10) / 10) }));
-    return res;
   }
 }

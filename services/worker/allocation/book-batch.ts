@@ -103,7 +103,7 @@ export class BookBatcher {
     });
   }
 
-  /** Starts the next batch in the background once less than a whole batch is decided ahead. */
+  /** Keeps up to two batches decided ahead: starts the next one in the background when fewer are. */
   private prefetchIfLow(showId: number) {
     if (this.maxBatch <= 1 || this.running.has(showId)) return;
     const show = this.decided.get(showId);
@@ -113,7 +113,7 @@ export class BookBatcher {
         if (Date.now() - d.at < STALE_MS) break;
         show.delete(id);
       }
-      if (show.size >= this.maxBatch) return;
+      if (show.size >= 2 * this.maxBatch) return;
       if (show.size === 0) this.decided.delete(showId);
     }
     const run = this.prefetch(showId).catch((err) => this.hooks.onError(err)).finally(() => this.running.delete(showId));

@@ -126,15 +126,16 @@ BEGIN
   PERFORM bx_lock_show(v_show_id);
   SELECT * INTO v_show FROM shows WHERE id = v_show_id;
   v_found := FOUND;
-  -- Index lookups by the batch's request ids, seats and buyers (arrays, so each is one index scan).
+  -- One index probe per request id, seat and buyer of the batch: a show fills faster than its
+  -- statistics follow, so nothing here may depend on the planner's row estimates.
   SELECT coalesce(jsonb_object_agg(r.id, bx_outcome(r.id)), '{}') INTO v_prior
     FROM requests r WHERE r.id = ANY (ARRAY(SELECT j ->> 'request_id' FROM jsonb_array_elements(p_jobs) j));
-  SELECT coalesce(jsonb_object_agg(b.seat_number::text, true), '{}') INTO v_taken
-    FROM bookings b WHERE b.show_id = v_show_id AND b.status IN ('booked', 'held')
-     AND b.seat_number = ANY (ARRAY(SELECT jsonb_array_elements_text(j -> 'seats')::integer FROM jsonb_array_elements(p_jobs) j));
-  SELECT coalesce(jsonb_object_agg(c.user_id::text, c.n), '{}') INTO v_mine
-    FROM (SELECT b.user_id, count(*) AS n FROM bookings b WHERE b.show_id = v_show_id AND b.status IN ('booked', 'held')
-             AND b.user_id = ANY (ARRAY(SELECT (j ->> 'user_id')::integer FROM jsonb_array_elements(p_jobs) j)) GROUP BY b.user_id) c;
+  SELECT coalesce(jsonb_object_agg(s::text, true) FILTER (WHERE taken), '{}') INTO v_taken
+    FROM (SELECT s, (SELECT true FROM bookings b WHERE b.show_id = v_show_id AND b.seat_number = asked.s AND b.status IN ('booked', 'held')) AS taken
+            FROM (SELECT jsonb_array_elements_text(j -> 'seats')::integer AS s FROM jsonb_array_elements(p_jobs) j) asked) probed;
+  SELECT coalesce(jsonb_object_agg(u::text, (SELECT count(*) FROM bookings b
+           WHERE b.show_id = v_show_id AND b.user_id = buyers.u AND b.status IN ('booked', 'held'))), '{}') INTO v_mine
+    FROM (SELECT DISTINCT (j ->> 'user_id')::integer AS u FROM jsonb_array_elements(p_jobs) j) buyers;
   v_active := v_show.active_seats;
 
   FOR i IN 0 .. jsonb_array_length(p_jobs) - 1 LOOP
@@ -192,7 +193,8 @@ BEGIN
     END IF;
     v_diverged := v_diverged OR (v_job ->> 'expect') IS DISTINCT FROM (v_error IS NULL)::text;
     v_decided := v_decided || jsonb_build_object('request_id', v_job ->> 'request_id', 'user_id', v_user, 'error', v_error,
-      'expires', v_expires, 'created_at', v_job ->> 'created_at', 'available', CASE WHEN v_found THEN v_show.total_seats - v_active END);
+      'expires', v_expires, 'created_at', v_job ->> 'created_at', 'available', CASE WHEN v_found THEN v_show.total_seats - v_active END,
+      'finished', clock_timestamp());
   END LOOP;
 
   WITH ins AS (
@@ -207,7 +209,7 @@ BEGIN
            CASE WHEN d -> 'error' = 'null' THEN 'completed' ELSE 'failed' END,
            CASE WHEN d -> 'error' = 'null' THEN jsonb_strip_nulls(jsonb_build_object('bookings', agg.bookings, 'expires_at', bx_iso((d ->> 'expires')::timestamptz))) END,
            CASE WHEN d -> 'error' <> 'null' THEN d -> 'error' END,
-           (d ->> 'created_at')::timestamptz, clock_timestamp()
+           (d ->> 'created_at')::timestamptz, (d ->> 'finished')::timestamptz
       FROM unnest(v_decided) d LEFT JOIN agg ON agg.request_id = d ->> 'request_id'
      WHERE (d -> 'replay') IS NULL
     RETURNING r.id, jsonb_build_object('id', r.id, 'type', r.type, 'show_id', r.show_id, 'user_id', r.user_id,
