@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from './lib/args';
 import { ceilingA, ceilingsBC, ceilingTable } from './lib/ceiling-suite';
-import { createBenchUsers } from './lib/fixtures';
+import { createBenchUsers, createLaunchShow } from './lib/fixtures';
 import { describeMachine } from './lib/machine';
 import { BenchStack, benchEnv, parseEnvPairs } from './lib/stack';
 
@@ -27,7 +27,7 @@ async function main() {
     console.log(JSON.stringify(describeMachine(pg, 'local')));
     const users = await createBenchUsers(db, args.users, tag);
     const opts = { acceptRequests: args['accept-requests'], concurrency: args.concurrency, drainJobs: args['drain-jobs'], txSeconds: args['tx-seconds'] };
-    const a = await ceilingA(stack, users, opts);
+    const a = await ceilingA(stack, users, await createLaunchShow(db, 100_000, 100_000), opts);
     const bc = await ceilingsBC(stack, users, opts);
     console.log(ceilingTable({ a, ...bc }));
   } finally {

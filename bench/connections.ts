@@ -161,7 +161,7 @@ function finish(args: typeof DEFAULTS, rows: Row[], ctx: { machine: string; hist
   const cells = rows.map((r) => [r.label, r.active, r.workerConns, r.perShowConns, r.gatewayConns, r.workerRssMb, r.gatewayRssMb, r.redisMb, r.inFlight]);
   console.log(table(`Redis connections against shows with work (worker WORKER_IDLE_SECONDS=${args['idle-seconds']})`, headers, cells));
   console.log(`history: per-show connections peaked at ${ctx.historyPeak} while ${args.wave} shows at a time got traffic; answers ${JSON.stringify(ctx.statuses)}`);
-  const command = `npm run bench:connections -- ${process.argv.slice(3).join(' ')}`.trim();
+  const command = ['npm run bench:connections', ...(process.argv.length > 3 ? ['--', ...process.argv.slice(3)] : [])].join(' ');
   const md = [
     '### Many shows, bounded connections',
     '',

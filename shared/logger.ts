@@ -8,11 +8,15 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
 ];
 
-/** Builds a JSON logger; the destination is stdout unless a stream is given (tests). */
+/**
+ * Builds a JSON logger; the destination is stdout unless a stream is given (tests). Stdout is
+ * written asynchronously (lines queue while a write is under way and go out together; pino
+ * flushes them at exit), so a busy gateway or worker does not wait on a write per line.
+ */
 export function createLogger(name: string, stream?: pino.DestinationStream): pino.Logger {
   return pino(
     { name, level: config().LOG_LEVEL, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } },
-    stream,
+    stream ?? pino.destination({ dest: 1, sync: false }),
   );
 }
 

@@ -28,9 +28,6 @@ export function clusterSpec(url = config().REDIS_URL, list = config().REDIS_CLUS
   return { nodes, username, password };
 }
 
-/** Cluster seed nodes; empty for a single server. */
-export const clusterNodes = (url?: string, list?: string) => clusterSpec(url, list).nodes;
-
 /**
  * Opens a Redis connection (single server or cluster).
  * `blocking` connections (BullMQ workers, the results subscriber) retry commands forever; the

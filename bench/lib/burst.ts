@@ -197,8 +197,10 @@ export class Burst {
         this.finish(t, a.body, Date.parse(a.body.finished_at));
         return;
       }
+      // As a client would: come back around the ETA the job view gives (bounded), with some jitter.
       const eta = Number(a.body?.eta_seconds);
-      wait = Number.isFinite(eta) && eta > 0 ? Math.min(3000, Math.max(250, eta * 500)) : 1000;
+      const base = Number.isFinite(eta) && eta > 0 ? Math.min(15_000, Math.max(500, eta * 800)) : 1000;
+      wait = base * (0.75 + this.rng.next() * 0.5);
     }
   }
 

@@ -1,6 +1,7 @@
 import type { BenchUser } from './fixtures';
-import { createBenchShow } from './fixtures';
-import { AcceptResult, DrainResult, measureAccept, measureAllocationLoop, measureBullDrain, TxResult } from './ceilings';
+import { createLaunchShow } from './fixtures';
+import { AcceptResult, AcceptSample, DrainResult, measureAccept, measureAllocationLoop, measureBullDrain, mergeAccept, TxResult } from './ceilings';
+import type { Child } from './children';
 import type { BenchStack } from './stack';
 import { table } from './table';
 
@@ -18,23 +19,47 @@ export interface Ceilings {
 }
 
 const WARMUP = 2000;
+const ROUNDS = 2;
 
-/** Ceiling (a): the bare Koa + JWT + queue.add app as a child process, warmed up, then measured. */
-export async function ceilingA(stack: BenchStack, users: BenchUser[], opts: CeilingOptions): Promise<AcceptResult> {
+/** Ceiling (a) alone (npm run bench:ceilings): the bare app as a child process, warmed up, then measured. */
+export async function ceilingA(stack: BenchStack, users: BenchUser[], showId: number, opts: CeilingOptions): Promise<AcceptResult> {
   const app = await stack.startEntry('ceiling-a', 'bench/lib/bare-gateway');
   try {
-    await measureAccept(app, 999_999, 20_000, users, Math.min(WARMUP, opts.acceptRequests), opts.concurrency);
-    return await measureAccept(app, 999_998, 20_000, users, opts.acceptRequests, opts.concurrency);
+    await measureAccept(app, showId, 100_000, users, Math.min(WARMUP, opts.acceptRequests), opts.concurrency, 1);
+    return mergeAccept([await measureAccept(app, showId, 100_000, users, opts.acceptRequests, opts.concurrency, 7)]);
   } finally {
     await stack.stop(app);
   }
+}
+
+/**
+ * Ceiling (a) against the project's gateway under the same load, no worker running: the bare
+ * Koa + JWT + queue.add app as a child process, both warmed up, then measured in alternating
+ * rounds (so that the machine's other load hits both alike), on a show of their own each.
+ */
+export async function compareAccept(stack: BenchStack, gateway: Child, users: BenchUser[], shows: { bare: number; project: number }, opts: CeilingOptions): Promise<{ a: AcceptResult; project: AcceptResult }> {
+  const app = await stack.startEntry('ceiling-a', 'bench/lib/bare-gateway');
+  const per = Math.max(1, Math.ceil(opts.acceptRequests / ROUNDS));
+  const samples: { a: AcceptSample[]; project: AcceptSample[] } = { a: [], project: [] };
+  try {
+    await measureAccept(app, shows.bare, 100_000, users, Math.min(WARMUP, per), opts.concurrency, 1);
+    await measureAccept(gateway, shows.project, 100_000, users, Math.min(WARMUP, per), opts.concurrency, 1);
+    for (let round = 0; round < ROUNDS; round++) {
+      const offset = (round + 1) * per;
+      samples.a.push(await measureAccept(app, shows.bare, 100_000, users, per, opts.concurrency, offset));
+      samples.project.push(await measureAccept(gateway, shows.project, 100_000, users, per, opts.concurrency, offset));
+    }
+  } finally {
+    await stack.stop(app);
+  }
+  return { a: mergeAccept(samples.a), project: mergeAccept(samples.project) };
 }
 
 /** Ceilings (b) and (c), in this process. */
 export async function ceilingsBC(stack: BenchStack, users: BenchUser[], opts: CeilingOptions): Promise<Pick<Ceilings, 'b' | 'c'>> {
   const b = await measureBullDrain(opts.drainJobs);
   const seats = 200_000;
-  const showId = await createBenchShow(stack.db, seats, 100, seats);
+  const showId = await createLaunchShow(stack.db, seats, seats);
   const c = await measureAllocationLoop(stack.env.DATABASE_URL, showId, seats, users, opts.txSeconds);
   return { b, c };
 }

@@ -21,6 +21,29 @@ export interface AcceptResult {
   cpuMsPerRequest: number;
 }
 
+/** One measurement's raw numbers, so that several rounds can be merged. */
+export interface AcceptSample {
+  accepted: number;
+  requests: number;
+  seconds: number;
+  cpuSeconds: number;
+  latencies: number[];
+  statuses: Record<string, number>;
+}
+
+/** Merges rounds of one target into one result. */
+export function mergeAccept(samples: AcceptSample[]): AcceptResult {
+  const sum = (f: (s: AcceptSample) => number) => samples.reduce((n, s) => n + f(s), 0);
+  const statuses: Record<string, number> = {};
+  for (const s of samples) for (const [k, v] of Object.entries(s.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+  const seconds = sum((s) => s.seconds);
+  return {
+    requests: sum((s) => s.requests), seconds: round(seconds, 2), rate: round(sum((s) => s.accepted) / seconds),
+    latencyMs: summarize(samples.flatMap((s) => s.latencies)), statuses,
+    cpuMsPerRequest: round((sum((s) => s.cpuSeconds) * 1000) / Math.max(1, sum((s) => s.accepted)), 3),
+  };
+}
+
 /**
  * Fires `n` single-seat booking requests (`Prefer: respond-async`, random seats, round-robin users)
  * at `concurrency` and measures how fast they are acknowledged. Used for ceiling (a) and for the
@@ -28,10 +51,10 @@ export interface AcceptResult {
  */
 export async function measureAccept(
   target: { port: number; cpuSeconds(): number }, showId: number, seats: number, users: BenchUser[], n: number, concurrency: number, userOffset = 0,
-): Promise<AcceptResult> {
+): Promise<AcceptSample> {
   const client = new HttpClient(target.port, concurrency);
   const cpuBefore = target.cpuSeconds();
-  const lat: number[] = [];
+  const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   const started = performance.now();
   await runPool(n, concurrency, async (i) => {
@@ -41,12 +64,11 @@ export async function measureAccept(
     });
     const key = a.transportError ? 'transport' : String(a.status);
     statuses[key] = (statuses[key] ?? 0) + 1;
-    if (a.status === 202) lat.push(a.ms);
+    if (a.status === 202) latencies.push(a.ms);
   });
   const seconds = (performance.now() - started) / 1000;
-  const cpuMsPerRequest = round(((target.cpuSeconds() - cpuBefore) * 1000) / Math.max(1, statuses['202'] ?? 0), 3);
   client.close();
-  return { requests: n, seconds: round(seconds, 2), rate: round((statuses['202'] ?? 0) / seconds), latencyMs: summarize(lat), statuses, cpuMsPerRequest };
+  return { accepted: statuses['202'] ?? 0, requests: n, seconds, cpuSeconds: target.cpuSeconds() - cpuBefore, latencies, statuses };
 }
 
 export interface DrainResult {

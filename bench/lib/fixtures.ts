@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { config } from '../../shared/config';
 import { hashPassword } from '../../services/gateway/auth/passwords';
 import { Tokens } from '../../services/gateway/auth/tokens';
+import { layoutFromInput } from '../../shared/seating/layout';
 
 export interface BenchUser {
   id: number;
@@ -10,8 +11,17 @@ export interface BenchUser {
 
 /** A movie and a show tomorrow with `seats` seats in rows of `rowLength`, and a high per-buyer limit. */
 export async function createBenchShow(db: Knex, seats: number, rowLength = 40, maxPerUser = 1000): Promise<number> {
-  const [movie] = await db('movies').insert({ title: 'Launch night', duration_minutes: 120, description: 'benchmark' }).returning('id');
   const rows = Array.from({ length: Math.ceil(seats / rowLength) }, (_, i) => Math.min(rowLength, seats - i * rowLength));
+  return insertShow(db, seats, rows, maxPerUser);
+}
+
+/** A show laid out as POST /shows lays out `total_seats` (at most 26 rows), with a high per-buyer limit. */
+export async function createLaunchShow(db: Knex, seats: number, maxPerUser = 100_000): Promise<number> {
+  return insertShow(db, seats, layoutFromInput({ total_seats: seats }), maxPerUser);
+}
+
+async function insertShow(db: Knex, seats: number, rows: number[], maxPerUser: number): Promise<number> {
+  const [movie] = await db('movies').insert({ title: 'Launch night', duration_minutes: 120, description: 'benchmark' }).returning('id');
   const [show] = await db('shows').insert({
     movie_id: movie.id, screen_name: 'Screen 1', date_time: new Date(Date.now() + 24 * 3600_000), total_seats: seats,
     row_lengths: rows, max_seats_per_user: maxPerUser, sales_open_at: null,

@@ -94,6 +94,21 @@ async function invariantsOf(db: Knex, shows: number[], ids: string[][]): Promise
   return broken.length ? broken.join('; ') : 'ok';
 }
 
+/** Outcome times per show from Postgres: the round's span, per-show rates, and when the shows were drained. */
+async function showTimes(db: Knex, shows: number[], announcedAt: number) {
+  const perShow: { show_id: number; n: number; first: Date; last: Date }[] = await db('requests').whereIn('show_id', shows)
+    .groupBy('show_id').select('show_id').count('* as n').min('finished_at as first').max('finished_at as last');
+  const rateOf = (s: (typeof perShow)[number]) => Number(s.n) / Math.max(0.001, (s.last.getTime() - s.first.getTime()) / 1000);
+  const hot = perShow.find((s) => s.show_id === shows[0])!;
+  const normal = perShow.filter((s) => s.show_id !== shows[0]);
+  const done = summarize(normal.map((s) => (s.last.getTime() - announcedAt) / 1000));
+  return {
+    first: Math.min(...perShow.map((s) => s.first.getTime())), last: Math.max(...perShow.map((s) => s.last.getTime())),
+    perShowRate: round(summarize(normal.map(rateOf)).p50), hotRate: round(rateOf(hot)),
+    normalDoneP50: round(done.p50, 2), normalDoneMax: round(done.max, 2), hotDone: round((hot.last.getTime() - announcedAt) / 1000, 2),
+  };
+}
+
 /**
  * One round: starts `workers` worker processes (DB_POOL_MAX = poolTotal / workers), announces the
  * pre-filled shows at once, waits for every outcome, then reads the figures and stops the workers.
@@ -123,20 +138,12 @@ export async function runRound(ctx: ScaleContext, workers: number, shows: number
     const cpu = procs.reduce((s, p, i) => s + p.cpuSeconds() - cpuBefore[i], 0);
     const pgCpu = [...(await workerBackends(ctx.db))].reduce((s, [pid, sec]) => s + sec - (pgBefore.get(pid) ?? 0), 0);
     const redisCpu = ctx.redisPids.reduce((s, pid, i) => s + cpuSecondsOf(pid) - redisBefore[i], 0);
-    const perShow: { show_id: number; n: number; first: Date; last: Date }[] = await ctx.db('requests').whereIn('show_id', shows)
-      .groupBy('show_id').select('show_id').count('* as n').min('finished_at as first').max('finished_at as last');
-    const first = Math.min(...perShow.map((s) => s.first.getTime()));
-    const last = Math.max(...perShow.map((s) => s.last.getTime()));
-    const rateOf = (s: (typeof perShow)[number]) => Number(s.n) / Math.max(0.001, (s.last.getTime() - s.first.getTime()) / 1000);
-    const hot = perShow.find((s) => s.show_id === shows[0])!;
-    const normal = perShow.filter((s) => s.show_id !== shows[0]);
-    const done = summarize(normal.map((s) => (s.last.getTime() - announcedAt) / 1000));
+    const { first, last, ...times } = await showTimes(ctx.db, shows, announcedAt);
     const processing = metrics.reduce((s, t) => s + metricSum(t, 'boxoffice_job_processing_seconds_sum'), 0);
     const processed = metrics.reduce((s, t) => s + metricSum(t, 'boxoffice_job_processing_seconds_count'), 0);
     return {
       workers, pool, jobs: total, seconds: round((last - first) / 1000, 2), rate: round(total / Math.max(0.001, (last - first) / 1000)),
-      attachMs: first - announcedAt, perShowRate: round(summarize(normal.map(rateOf)).p50), hotRate: round(rateOf(hot)),
-      normalDoneP50: round(done.p50, 2), normalDoneMax: round(done.max, 2), hotDone: round((hot.last.getTime() - announcedAt) / 1000, 2),
+      attachMs: first - announcedAt, ...times,
       jobsPerWorker: metrics.map((t) => metricSum(t, 'boxoffice_jobs_finished_total')),
       jobMs: round((processing / Math.max(1, processed)) * 1000, 2), cpuMsPerJob: round((cpu * 1000) / total, 2),
       pgCpuMsPerJob: round((pgCpu * 1000) / total, 2), redisCpuMsPerJob: ctx.redisPids.length ? round((redisCpu * 1000) / total, 2) : null,

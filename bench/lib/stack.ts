@@ -50,12 +50,15 @@ export function parseEnvPairs(spec: string): Record<string, string> {
 /** Processes, connections and storage of one run; `teardown()` removes all of it. */
 export class BenchStack {
   readonly logDir: string;
+  /** Where `node --cpu-prof` writes the children's profiles (under logDir), when profiling. */
+  readonly profileDir?: string;
   readonly children: Child[] = [];
   private dbHandle?: Knex;
   private torn = false;
 
-  constructor(readonly env: Record<string, string>, readonly profileDir?: string) {
+  constructor(readonly env: Record<string, string>, profile = false) {
     this.logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxoffice-bench-'));
+    if (profile) this.profileDir = path.join(this.logDir, 'profiles');
     for (const [k, v] of Object.entries(env)) process.env[k] = v;
   }
 

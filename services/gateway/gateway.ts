@@ -15,6 +15,7 @@ import { Admission } from './security/admission';
 import { hardenHttpServer } from './security/http-server';
 import { LoginLimiter } from './security/login-limiter';
 import type { GatewayDeps } from './deps';
+import { defineJobViewCommands } from './jobs/job-view';
 import { drainable } from './ops/http-drain';
 
 export interface RunningGateway {
@@ -31,6 +32,7 @@ export async function startGateway(opts: { cfg?: Config; port?: number; log?: Lo
   const log = opts.log ?? createLogger('gateway');
   const db = createDb(cfg.DATABASE_URL, cfg.DB_POOL_MAX);
   const redis = createRedis({ blocking: false, name: 'gateway' });
+  defineJobViewCommands(redis);
   const subscriber = createRedis({ blocking: true, name: 'gateway-results' });
   const stopping = new AbortController();
   const waiter = new ResultWaiter(subscriber);

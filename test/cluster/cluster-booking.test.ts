@@ -1,11 +1,11 @@
 import { expect } from 'chai';
+import { queuePrefix } from '../../shared/queue/names';
 import { createShow, createUsers, TestUser } from '../support/fixtures';
 import { testDb } from '../support/gateway';
 import type { HttpResult } from '../support/http';
 import { checkInvariants, waitForOutcomes } from '../support/invariants';
-import { ClusterStack, startClusterStack } from './cluster-stack';
-import { queuePrefix } from '../../shared/queue/names';
 import type { WorkerProcess } from '../support/workers';
+import { ClusterStack, startClusterStack } from './cluster-stack';
 import { connectionNames } from './process-sockets';
 
 const WAIT = { prefer: 'wait=30' };

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../../shared/config';
 import type { BookJob } from '../../shared/queue/jobs';
 import { dueShowsKey, queuePrefix, resultsChannel, showQueueName, showStatsKey } from '../../shared/queue/names';
 import { ShowQueues } from '../../shared/queue/producer';
-import { createRedis, deleteKeys, keyServers, RedisClient, scanKeys, waitReady } from '../../shared/redis';
+import { clusterSpec, createRedis, deleteKeys, keyServers, RedisClient, scanKeys, waitReady } from '../../shared/redis';
 import { LocalRedis, startLocalCluster } from './local-redis';
 
 const keySlot: (key: string) => number = require('cluster-key-slot');
@@ -51,6 +51,15 @@ describe('Redis Cluster: one hash slot per show', () => {
     }
     expect([...perMaster.keys()].sort()).to.deep.equal([...cluster.ports].sort());
     for (const [master, shows] of perMaster) expect(shows, `shows on master ${master}`).to.be.at.least(15);
+  });
+
+  it('when a cluster is named by REDIS_URL or REDIS_CLUSTER_NODES, then its nodes and credentials are read, and a bad node is refused', () => {
+    expect(clusterSpec('redis-cluster://app:s%40cret@r1:7000,r2:7001/', '')).to.deep.equal({
+      nodes: [{ host: 'r1', port: 7000 }, { host: 'r2', port: 7001 }], username: 'app', password: 's@cret',
+    });
+    expect(clusterSpec('redis://:pw@ignored:6379', 'a:7000, b')).to.deep.equal({ nodes: [{ host: 'a', port: 7000 }, { host: 'b', port: 6379 }], username: undefined, password: 'pw' });
+    expect(clusterSpec('redis://127.0.0.1:6379', '').nodes).to.deep.equal([]);
+    expect(() => clusterSpec('redis-cluster://r1:70000', '')).to.throw(/r1:70000/);
   });
 
   it('when the queue prefix contains a hash-tag brace, then the config is refused naming QUEUE_PREFIX', () => {

@@ -1,16 +1,11 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /**
- * Established TCP connections that process `pid` holds to any of `ports` on the server side
- * (read from /proc: the process's socket inodes joined with the kernel's TCP table).
+ * The established TCP connections that process `pid` holds to any of `ports`, as
+ * `<local port>><remote port>` (from /proc: the process's socket inodes joined with the kernel's TCP table).
  */
-export function connectionsTo(pid: number, ports: number[]): number {
-  return localPortsTo(pid, ports).length;
-}
-
-/** The local ports of the connections `connectionsTo` counts. */
-export function localPortsTo(pid: number, ports: number[]): number[] {
+export function connectionsOf(pid: number, ports: number[]): string[] {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
@@ -21,7 +16,7 @@ export function localPortsTo(pid: number, ports: number[]): number[] {
     }
   }
   const wanted = new Set(ports);
-  const local: number[] = [];
+  const found: string[] = [];
   for (const table of ['tcp', 'tcp6']) {
     let text = '';
     try {
@@ -33,27 +28,22 @@ export function localPortsTo(pid: number, ports: number[]): number[] {
       const cols = line.trim().split(/\s+/);
       if (cols.length < 10 || cols[3] !== '01') continue;
       const remotePort = parseInt(cols[2].split(':')[1], 16);
-      if (wanted.has(remotePort) && inodes.has(cols[9])) local.push(parseInt(cols[1].split(':')[1], 16));
+      if (wanted.has(remotePort) && inodes.has(cols[9])) found.push(`${parseInt(cols[1].split(':')[1], 16)}>${remotePort}`);
     }
   }
-  return local;
-}
-
-/** Resident set size of process `pid`, in MiB. */
-export function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  return found;
 }
 
 /** Connection names (CLIENT SETNAME) of the connections process `pid` holds to the Redis servers on `ports`. */
 export function connectionNames(pid: number, ports: number[]): string[] {
-  const mine = new Set(localPortsTo(pid, ports));
+  const mine = new Set(connectionsOf(pid, ports));
   const names: string[] = [];
   for (const port of ports) {
     const list = execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'client', 'list']).toString();
     for (const line of list.split('\n')) {
       const addr = /\baddr=[^ ]*:(\d+) /.exec(line);
-      if (addr && mine.has(Number(addr[1]))) names.push(/\bname=(\S*)/.exec(line)?.[1] ?? '');
+      const laddr = /\bladdr=[^ ]*:(\d+) /.exec(line);
+      if (addr && mine.has(`${addr[1]}>${laddr?.[1] ?? port}`)) names.push(/\bname=(\S*)/.exec(line)?.[1] ?? '');
     }
   }
   return names;

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { expectedRequestId } from './burst';
+import { expectedRequestId, perform, planOps, prepareShow } from './burst';
 import { FaultEnv, faultEnv } from './fault-env';
 import { runScenario } from './scenario';
 import { ShowLock } from './stack';
-import { expectAlive, expectInvariants, expectRecovered } from './verify';
+import { expectAlive, expectInvariants, expectRecovered, settle } from './verify';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,6 +47,19 @@ export function gatewayFaults() {
       }
       expectAlive(e.stack);
       await expectRecovered(e.db, e.stack.gateway.url, run.show.show.id);
+    });
+
+    it('when a restarted gateway is hit at once by a burst of concurrent requests, then it answers every one and keeps running', async () => {
+      const show = await prepareShow(e.db);
+      await e.stack.gateway.kill('SIGKILL');
+      await e.stack.gateway.start();
+      // All at once and all respond-async, so the first requests that read their job's queue state do it together.
+      const ops = planOps(show, 100).map((op) => ({ ...op, respondAsync: true }));
+      const results = await Promise.all(ops.map((op) => perform(e.stack.gateway.url, op, 40_000)));
+      const settled = await settle('gateway restart into a burst', e.db, e.queues, show.show.id, results);
+      expectInvariants(settled);
+      expectAlive(e.stack);
+      await expectRecovered(e.db, e.stack.gateway.url, show.show.id);
     });
   });
 }

@@ -1,8 +1,7 @@
 import { RequestOutcome } from '../../../shared/db/models';
 import { notFound } from '../../../shared/errors';
 import type { ClientJob, JobError, Outcome } from '../../../shared/queue/jobs';
-import { queuePrefix, showQueueName } from '../../../shared/queue/names';
-import { jobPosition, readDrainStats } from '../../../shared/queue/stats';
+import { queuePrefix, showQueueName, showStatsKey } from '../../../shared/queue/names';
 import type { Caller, GatewayDeps } from '../deps';
 import { showIdOfRequest } from '../bookings/request-ids';
 
@@ -36,11 +35,46 @@ export async function storedOutcome(id: string): Promise<RequestOutcome | undefi
   return RequestOutcome.query().findById(id);
 }
 
+/**
+ * Everything a queued job's view needs, read atomically in one round trip: the job's data and
+ * end state, its rank, the queue's running and waiting counts, whether it is delayed, and the
+ * show's drain stats. (Keys all carry the show's hash tag, so this works on a cluster too.)
+ */
+const QUEUED_JOB_STATE = `
+local job = redis.call('HMGET', KEYS[1], 'data', 'finishedOn', 'failedReason', 'atm')
+if not job[1] then return false end
+local rank = redis.call('ZRANK', KEYS[2], ARGV[1])
+local delayed = false
+if not rank then delayed = redis.call('ZSCORE', KEYS[5], ARGV[1]) end
+local stats = redis.call('HMGET', KEYS[6], 'rate', 'seats_per_job')
+return {job[1], job[2] or false, job[3] or false, job[4] or false, rank or false,
+        redis.call('LLEN', KEYS[3]), redis.call('LLEN', KEYS[4]), delayed or false, stats[1] or false, stats[2] or false}`;
+
+type QueuedJobState = [string, string | null, string | null, string | null, number | null, number, number, string | null, string | null, string | null];
+
+/**
+ * Defines the job-view script on the gateway's connection. Call it before the connection carries
+ * any command: defined later on an auto-pipelined connection, commands already queued in the same
+ * tick's pipeline make ioredis reject the call and throw an uncaught error that ends the process.
+ */
+export function defineJobViewCommands(redis: GatewayDeps['redis']) {
+  if (!(redis as unknown as { bxQueuedJobState?: unknown }).bxQueuedJobState) {
+    redis.defineCommand('bxQueuedJobState', { numberOfKeys: 6, lua: QUEUED_JOB_STATE });
+  }
+}
+
+function queuedJobState(redis: GatewayDeps['redis'], showId: number, id: string): Promise<QueuedJobState | null> {
+  const client = redis as unknown as { bxQueuedJobState?: (...args: (string | number)[]) => Promise<QueuedJobState | null> };
+  defineJobViewCommands(redis);
+  const key = (part: string) => `${queuePrefix()}:${showQueueName(showId)}:${part}`;
+  return client.bxQueuedJobState!(key(id), key('prioritized'), key('active'), key('wait'), key('delayed'), showStatsKey(showId), id);
+}
+
 /** A job that is still on its queue: state, position, ETA and the likely-sold-out warning. */
 export async function viewOfQueuedJob(deps: GatewayDeps, showId: number, id: string): Promise<(JobView & { user_id: number }) | undefined> {
-  const jobKey = `${queuePrefix()}:${showQueueName(showId)}:${id}`;
-  const [data, finishedOn, failedReason, attempts] = await deps.redis.hmget(jobKey, 'data', 'finishedOn', 'failedReason', 'atm');
-  if (!data) return undefined;
+  const state = await queuedJobState(deps.redis, showId, id);
+  if (!state) return undefined;
+  const [data, finishedOn, failedReason, attempts, rank, active, wait, delayed, rate, seatsPerJob] = state;
   const job = JSON.parse(data) as ClientJob;
   const base = { ...viewOfOutcome({ id, type: job.type, show_id: showId, status: 'queued', result: null, error: null, created_at: job.created_at, finished_at: job.created_at }), finished_at: null, user_id: job.user_id };
   if (finishedOn) {
@@ -50,12 +84,10 @@ export async function viewOfQueuedJob(deps: GatewayDeps, showId: number, id: str
     if (stored) return { ...viewOfOutcome(stored as unknown as Outcome), user_id: stored.user_id };
     return { ...base, status: 'failed', finished_at: iso(Number(finishedOn)), error: { code: 'INTERNAL', message: `The request could not be processed (${Number(attempts) || 1} attempts): ${failedReason ?? 'unknown error'}` } };
   }
-  const position = await jobPosition(deps.redis, showId, id);
-  if (position === undefined) {
-    const delayed = await deps.redis.zscore(`${queuePrefix()}:${showQueueName(showId)}:delayed`, id);
-    return delayed !== null ? base : { ...base, status: 'active', position: 0, eta_seconds: 0 };
-  }
-  const [stats, show] = await Promise.all([readDrainStats(deps.redis, showId), deps.shows.get(showId)]);
+  if (rank === null) return delayed !== null ? base : { ...base, status: 'active', position: 0, eta_seconds: 0 };
+  const position = rank + active + wait;
+  const stats = { rate: Number(rate) || 0, seatsPerJob: Number(seatsPerJob) || 1 };
+  const show = await deps.shows.get(showId);
   return {
     ...base,
     position,
