@@ -7,13 +7,11 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY openapi ./openapi
 COPY shared ./shared
 COPY services ./services
 COPY scripts ./scripts
-COPY bench ./bench
-COPY test ./test
 RUN npm run build
 
 # --- runtime: production dependencies and the compiled JavaScript only ------------

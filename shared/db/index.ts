@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import { Model } from 'objection';
@@ -8,6 +9,24 @@ import { config } from '../config';
 types.setTypeParser(20, (v) => Number(v));
 
 const migrationExtension = path.extname(__filename) === '.ts' ? '.ts' : '.js';
+const migrationDirectory = path.join(__dirname, 'migrations');
+
+/**
+ * Migrations are recorded by name without extension, so a database migrated from the
+ * TypeScript sources (npm start) and one migrated from the compiled image agree.
+ */
+const migrationSource: Knex.MigrationSource<string> = {
+  async getMigrations() {
+    return readdirSync(migrationDirectory)
+      .filter((f) => f.endsWith(migrationExtension) && !f.endsWith('.d.ts'))
+      .map((f) => f.slice(0, -migrationExtension.length))
+      .sort();
+  },
+  getMigrationName: (name) => name,
+  async getMigration(name) {
+    return require(path.join(migrationDirectory, name + migrationExtension));
+  },
+};
 
 /** knex options for a connection string; the pool size comes from DB_POOL_MAX unless given. */
 export function knexConfig(connection = config().DATABASE_URL, poolMax = config().DB_POOL_MAX): Knex.Config {
@@ -16,11 +35,7 @@ export function knexConfig(connection = config().DATABASE_URL, poolMax = config(
     connection,
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
-    migrations: {
-      directory: path.join(__dirname, 'migrations'),
-      loadExtensions: [migrationExtension],
-      tableName: 'knex_migrations',
-    },
+    migrations: { migrationSource, tableName: 'knex_migrations' },
   };
 }
 

@@ -40,8 +40,8 @@ export class UserDirectory {
       for (let i = 0; i < ids.length; i += MAX_PER_QUERY) {
         const chunk = ids.slice(i, i + MAX_PER_QUERY);
         try {
-          const rows = await User.query().whereIn('id', chunk).select('id', 'role');
-          const found = new Map(rows.map((u) => [u.id, u.role]));
+          const res = await User.knex().raw('SELECT id, role FROM users WHERE id = ANY (?)', [chunk]);
+          const found = new Map((res.rows as { id: number; role: Role }[]).map((u) => [u.id, u.role]));
           for (const id of chunk) {
             const role = found.get(id) ?? null;
             this.remember(id, role);

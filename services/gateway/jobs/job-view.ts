@@ -30,9 +30,13 @@ export function viewOfOutcome(o: OutcomeFields): JobView {
   };
 }
 
-/** The stored outcome of a request, if it has finished. */
-export async function storedOutcome(id: string): Promise<RequestOutcome | undefined> {
-  return RequestOutcome.query().findById(id);
+export type StoredOutcome = Pick<RequestOutcome, 'id' | 'user_id' | 'show_id' | 'type' | 'status' | 'result' | 'error' | 'created_at' | 'finished_at'>;
+
+/** The stored outcome of a request, if it has finished (a plain query: polls and waits run it often). */
+export async function storedOutcome(id: string): Promise<StoredOutcome | undefined> {
+  const res = await RequestOutcome.knex().raw(
+    'SELECT id, user_id, show_id, type, status, result, error, created_at, finished_at FROM requests WHERE id = ?', [id]);
+  return res.rows[0];
 }
 
 /**
