@@ -30,7 +30,7 @@ import { measureWaiters, WaitersResult } from './lib/waiters';
 const SOLD_OUT_SEATS = 20;
 
 const DEFAULTS = {
-  workers: 1, seats: 20000, requests: 60000, concurrency: 1000, users: 0, 'async-share': 0.3, mix: 'single=60,multi=10,best=15,hold=15',
+  workers: 1, seats: 20000, requests: 60000, concurrency: 2000, users: 0, 'async-share': 0.3, mix: 'single=60,multi=10,best=15,hold=15',
   'confirm-share': 0.5, 'hold-seconds': 20, 'accept-requests': 20000, 'accept-concurrency': 256, 'drain-jobs': 20000, 'tx-seconds': 5,
   waiters: 10000, 'sold-out-requests': 5000, seed: 42, profile: false, 'log-level': 'info', env: '', 'keep-logs': false,
 };
@@ -127,7 +127,7 @@ async function main() {
     const workers = stack.children.filter((c) => c.name.startsWith('worker-'));
     const drain = await timeDrain(db, shows.drain, copts.drainJobs, () => workers.reduce((n, w) => n + w.cpuSeconds(), 0));
     log(`sold out: ${args['sold-out-requests']} booking calls at a sold-out show`);
-    const soldOut = await probeSoldOut(gateway, users, shows.soldOut, SOLD_OUT_SEATS, args['sold-out-requests'], 64);
+    const soldOut = await probeSoldOut(gateway, users, shows.soldOut, SOLD_OUT_SEATS, args['sold-out-requests'], 16);
 
     log(`burst: ${args.requests} booking calls, ${args.concurrency} in flight, on ${args.seats} seats`);
     const run = await runBurst(stack, gateway, users, {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { bullKey } from '../../shared/queue/names';
 import { createRedis, waitReady } from '../../shared/redis';
 import type { Child } from './children';
@@ -13,7 +14,27 @@ export interface SoldOutProbe {
   other: Record<string, number>;
   /** Jobs added to the show's queue while the probe ran (must be 0). */
   enqueued: number;
+  /** As the client saw it (includes waiting for the gateway's event loop). */
   latencyMs: Summary;
+  /** As the gateway logged it (duration_ms of its request lines; empty below LOG_LEVEL info). */
+  gatewayMs: Summary;
+}
+
+/** duration_ms of the gateway's request lines for refused bookings of `showId`, logged after byte `from`. */
+async function loggedDurations(logFile: string, from: number, showId: number): Promise<number[]> {
+  await new Promise((r) => setTimeout(r, 500)); // the gateway writes its log asynchronously
+  const text = fs.readFileSync(logFile, 'utf8').slice(from);
+  const out: number[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes('"SOLD_OUT"')) continue;
+    try {
+      const l = JSON.parse(line) as { msg?: string; show_id?: number | string; status?: number; error_code?: string; duration_ms?: number };
+      if (l.msg === 'request' && Number(l.show_id) === showId && l.status === 409 && typeof l.duration_ms === 'number') out.push(l.duration_ms);
+    } catch {
+      /* not a log line */
+    }
+  }
+  return out;
 }
 
 /**
@@ -31,6 +52,7 @@ export async function probeSoldOut(gateway: Child, users: BenchUser[], showId: n
     const unsold = sold.filter((a) => a.status !== 201);
     if (unsold.length) throw new Error(`could not sell the probe show out: ${unsold.map((a) => a.status).join(', ')}`);
     const addsBefore = Number((await redis.get(bullKey(showId, 'id'))) ?? 0);
+    const logFrom = fs.statSync(gateway.logFile).size;
     const latencies: number[] = [];
     const other: Record<string, number> = {};
     let refused = 0;
@@ -45,7 +67,8 @@ export async function probeSoldOut(gateway: Child, users: BenchUser[], showId: n
       }
     });
     const enqueued = Number((await redis.get(bullKey(showId, 'id'))) ?? 0) - addsBefore;
-    return { requests: n, refused, other, enqueued, latencyMs: summarize(latencies) };
+    const gatewayMs = summarize(await loggedDurations(gateway.logFile, logFrom, showId));
+    return { requests: n, refused, other, enqueued, latencyMs: summarize(latencies), gatewayMs };
   } finally {
     client.close();
     await redis.quit();
