@@ -27,8 +27,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * until every request is on the queue and a little after. The gateway is then stopped (waiting
  * callers get 202) and the queue discarded.
  */
-export async function measureWaiters(stack: BenchStack, users: BenchUser[], showId: number, seats: number, n: number): Promise<WaitersResult> {
-  const gw = await stack.startGateway('gateway-waiters');
+export async function measureWaiters(stack: BenchStack, users: BenchUser[], showId: number, seats: number, n: number, env: Record<string, string> = {}): Promise<WaitersResult> {
+  const gw = await stack.startGateway('gateway-waiters', env);
   const redis = createRedis({ blocking: true, name: 'bench-waiters' });
   await waitReady(redis);
   const client = new HttpClient(gw.port, n);
