@@ -18,6 +18,14 @@ import type { GatewayDeps } from './deps';
 import { defineJobViewCommands } from './jobs/job-view';
 import { drainable } from './ops/http-drain';
 
+/**
+ * Connections the kernel may queue before the gateway accepts them. Node's default (511) is too
+ * few for an on-sale, when thousands of clients connect in the same second: past it, connection
+ * attempts are dropped and clients retry after 1, 3, 7, 15... seconds. The kernel caps it at
+ * net.core.somaxconn (4096 on current kernels; docker-compose.yml sets it for the gateway).
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export interface RunningGateway {
   server: http.Server;
   port: number;
@@ -35,7 +43,7 @@ export async function startGateway(opts: { cfg?: Config; port?: number; log?: Lo
   defineJobViewCommands(redis);
   const subscriber = createRedis({ blocking: true, name: 'gateway-results' });
   const stopping = new AbortController();
-  const waiter = new ResultWaiter(subscriber);
+  const waiter = new ResultWaiter(subscriber, stopping.signal);
   const shows = new ShowCache();
   waiter.on('seats', (showId: number, available: number) => shows.seatsLeft(showId, available));
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
@@ -52,7 +60,7 @@ export async function startGateway(opts: { cfg?: Config; port?: number; log?: Lo
   server.keepAliveTimeout = 65_000;
   const inFlight = drainable(server);
   const unwatch = [watchConnections('gateway', db, { gateway: redis, 'gateway-results': subscriber }), watchQueueDepth(redis)];
-  await new Promise<void>((resolve) => server.listen(opts.port ?? cfg.PORT, resolve));
+  await new Promise<void>((resolve) => server.listen({ port: opts.port ?? cfg.PORT, backlog: LISTEN_BACKLOG }, resolve));
   const port = (server.address() as AddressInfo).port;
   log.info({ port }, 'gateway listening');
 

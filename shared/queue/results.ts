@@ -1,4 +1,4 @@
-import { EventEmitter, setMaxListeners } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { RedisClient } from '../redis';
 import type { Outcome } from './jobs';
 import { resultsChannel } from './names';
@@ -21,22 +21,34 @@ export function publishSeatsLeft(redis: RedisClient, showId: number, available: 
   return redis.publish(resultsChannel(), `- ${showId} ${available}\n`).catch(() => undefined);
 }
 
+/** A caller awaiting one request's outcome. */
+interface Waiting {
+  resolve: (o: Outcome | undefined) => void;
+  timer: NodeJS.Timeout;
+}
+
 /**
  * One subscriber connection per gateway process, shared by every caller awaiting a result.
  * Emits 'seats' (showId, available) for each message so the gateway knows when a show sells out.
+ * A wait costs one map entry and one timer: tens of thousands can be open at once.
  */
 export class ResultWaiter extends EventEmitter {
-  private readonly waiters = new Map<string, Set<(o: Outcome) => void>>();
+  private readonly waiters = new Map<string, Waiting[]>();
+  private stopped = false;
 
-  constructor(private readonly subscriber: RedisClient) {
+  /** `shutdown` ends every wait at once (undefined) when aborted, and any wait begun after it. */
+  constructor(private readonly subscriber: RedisClient, shutdown?: AbortSignal) {
     super();
     subscriber.on('message', (_channel: string, message: string) => this.dispatch(message));
+    shutdown?.addEventListener('abort', () => this.endAll(), { once: true });
+    if (shutdown?.aborted) this.stopped = true;
   }
 
   async start(): Promise<void> {
     await this.subscriber.subscribe(resultsChannel());
   }
 
+  /** Request ids with at least one caller waiting. */
   get pending(): number {
     return this.waiters.size;
   }
@@ -46,38 +58,57 @@ export class ResultWaiter extends EventEmitter {
     const [id, show, seats] = message.slice(0, nl).split(' ');
     const available = Number(seats);
     if (available >= 0) this.emit('seats', Number(show), available);
-    const set = this.waiters.get(id);
-    if (!set) return;
+    const list = this.waiters.get(id);
+    if (!list) return;
     this.waiters.delete(id);
     const outcome = JSON.parse(message.slice(nl + 1)) as Outcome;
-    for (const fn of set) fn(outcome);
+    for (const w of list) {
+      clearTimeout(w.timer);
+      w.resolve(outcome);
+    }
+  }
+
+  private endAll() {
+    this.stopped = true;
+    const all = [...this.waiters.values()].flat();
+    this.waiters.clear();
+    for (const w of all) {
+      clearTimeout(w.timer);
+      w.resolve(undefined);
+    }
+  }
+
+  private remove(id: string, w: Waiting) {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    const i = list.indexOf(w);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.waiters.delete(id);
   }
 
   /**
-   * Resolves with the outcome of `id` or undefined after `ms`. Register before enqueueing.
-   * `abort` ends the wait early (gateway shutdown).
+   * Resolves with the outcome of `id`, or undefined after `ms`, on `cancel()` or at shutdown.
+   * Register before enqueueing.
    */
-  wait(id: string, ms: number, abort?: AbortSignal): { promise: Promise<Outcome | undefined>; cancel: () => void } {
+  wait(id: string, ms: number): { promise: Promise<Outcome | undefined>; cancel: () => void } {
     let cancel = () => undefined as void;
-    // Every waiting caller listens on the one shutdown signal: thousands during a burst, by design.
-    if (abort) setMaxListeners(0, abort);
     const promise = new Promise<Outcome | undefined>((resolve) => {
-      const set = this.waiters.get(id) ?? new Set();
-      this.waiters.set(id, set);
-      const done = (o: Outcome | undefined) => {
-        clearTimeout(timer);
-        abort?.removeEventListener('abort', onAbort);
-        set.delete(fn);
-        if (set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
-        resolve(o);
+      if (this.stopped) return resolve(undefined);
+      const w: Waiting = {
+        resolve,
+        timer: setTimeout(() => {
+          this.remove(id, w);
+          resolve(undefined);
+        }, ms),
       };
-      const fn = (o: Outcome) => done(o);
-      const onAbort = () => done(undefined);
-      set.add(fn);
-      const timer = setTimeout(() => done(undefined), ms);
-      abort?.addEventListener('abort', onAbort, { once: true });
-      cancel = () => done(undefined);
-      if (abort?.aborted) onAbort();
+      const list = this.waiters.get(id);
+      if (list) list.push(w);
+      else this.waiters.set(id, [w]);
+      cancel = () => {
+        clearTimeout(w.timer);
+        this.remove(id, w);
+        resolve(undefined);
+      };
     });
     return { promise, cancel };
   }

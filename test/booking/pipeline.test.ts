@@ -66,6 +66,25 @@ describe('booking pipeline: await or poll, jobs, reads', function () {
       await resume();
       expect((await pollJob(t.api, u.token, res.body.id)).status).to.equal('completed');
     });
+
+    it('when awaiting callers hang up, then their waits end at once and their jobs still run to a stored outcome', async () => {
+      const [users, { show, resume }] = await Promise.all([createUsers(3), pausedShow()]);
+      const waitsBefore = t.gw.deps.waiter.pending;
+      const hangUps = users.map(() => new AbortController());
+      const calls = users.map((u, i) => fetch(`${t.url}/shows/${show.id}/book`, {
+        method: 'POST', signal: hangUps[i].signal,
+        headers: { authorization: `Bearer ${u.token}`, 'content-type': 'application/json', prefer: 'wait=60' },
+        body: JSON.stringify({ seat_number: i + 1 }),
+      }).catch((err: Error) => err.name));
+      await eventually(async () => t.gw.deps.waiter.pending === waitsBefore + 3, 10_000, 'three callers waiting');
+      hangUps.forEach((h) => h.abort());
+      expect(await Promise.all(calls)).to.deep.equal(['AbortError', 'AbortError', 'AbortError']);
+      await eventually(async () => t.gw.deps.waiter.pending === waitsBefore, 5_000, 'the waits to end');
+      await resume();
+      await eventually(async () => (await activeSeats(testDb(), show.id)).length === 3, 15_000, 'the three bookings');
+      const outcomes = await testDb()('requests').where('show_id', show.id).select('status');
+      expect(outcomes.map((o) => o.status)).to.deep.equal(['completed', 'completed', 'completed']);
+    });
   });
 
   it('when another user asks for a job, queued or finished, then 404 with no job data; the owner gets the job', async () => {

@@ -2,15 +2,9 @@ import type { Context } from 'koa';
 import type { Caller, GatewayDeps } from '../deps';
 import type { Handlers } from '../http/openapi-router';
 import { listMyBookings, requestBooking, requestBookingAction, RequestHeaders } from './booking.service';
-import type { Reply } from './submit';
+import { send } from '../http/respond-later';
 
 const headersOf = (ctx: Context): RequestHeaders => ({ prefer: ctx.get('Prefer') || undefined, idempotencyKey: ctx.get('Idempotency-Key') || undefined });
-
-function send(ctx: Context, reply: Reply) {
-  ctx.status = reply.status;
-  if (reply.headers) ctx.set(reply.headers);
-  ctx.body = reply.body;
-}
 
 export function bookingHandlers(deps: GatewayDeps): Handlers {
   const caller = (ctx: Context) => ctx.state.user as Caller;

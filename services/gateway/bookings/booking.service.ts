@@ -7,7 +7,7 @@ import type { ShowFacts } from '../catalog/show-cache';
 import type { Caller, GatewayDeps } from '../deps';
 import { parsePrefer } from './prefer';
 import { bodyHash, newRequestId } from './request-ids';
-import { replayOfKey, Reply, submit } from './submit';
+import { LaterReply, replayOfKey, Reply, submit } from './submit';
 
 export interface BookBody {
   seat_number?: number;
@@ -43,7 +43,7 @@ function assertBookable(found: ShowFacts | undefined, seats: number[] | undefine
 }
 
 /** POST /shows/:id/book: checks and admission, then enqueues on the show's queue and awaits or answers 202. */
-export async function requestBooking(deps: GatewayDeps, caller: Caller, showId: number, body: BookBody, headers: RequestHeaders): Promise<Reply> {
+export async function requestBooking(deps: GatewayDeps, caller: Caller, showId: number, body: BookBody, headers: RequestHeaders): Promise<Reply | LaterReply> {
   await deps.admission.admitUser(caller.id);
   const seats = body.seat_numbers ?? (body.seat_number !== undefined ? [body.seat_number] : undefined);
   const now = Date.now();
@@ -53,7 +53,7 @@ export async function requestBooking(deps: GatewayDeps, caller: Caller, showId: 
   if (replay && replay !== 'pending') return replay;
   // A pending replay passed these checks when it was accepted; the worker decides the rest.
   const show = replay ? knownShow(await deps.shows.get(showId)) : assertBookable(await deps.shows.get(showId), seats, now, deps.cfg.PREQUEUE_SECONDS);
-  if (!replay) await deps.admission.admitToShow(showId);
+  const admitted = replay ? undefined : await deps.admission.admitToShow(showId);
   const job: BookJob = {
     type: 'book', request_id: requestId, user_id: caller.id, show_id: showId,
     ...(seats ? { seats } : { quantity: body.quantity, allow_split: body.allow_split ?? false }),
@@ -68,6 +68,7 @@ export async function requestBooking(deps: GatewayDeps, caller: Caller, showId: 
       // timestamp + delay is BullMQ's due time: the same millisecond for every waiting-room job, so all are shuffled together.
       ? { timestamp: now, delay: show.sales_open_at!.getTime() - now, priority: waitingRoomPriority(show.shuffle_seed, requestId) }
       : undefined,
+    admitted: admitted && !inWaitingRoom ? { ...admitted, available: show.available } : undefined,
   });
 }
 
@@ -83,7 +84,7 @@ function assertActionable(type: 'cancel' | 'confirm', booking: Booking) {
 }
 
 /** POST /bookings/:id/cancel and /confirm: ownership and state checks, then the show's queue. */
-export async function requestBookingAction(deps: GatewayDeps, caller: Caller, type: 'cancel' | 'confirm', bookingId: number, headers: RequestHeaders): Promise<Reply> {
+export async function requestBookingAction(deps: GatewayDeps, caller: Caller, type: 'cancel' | 'confirm', bookingId: number, headers: RequestHeaders): Promise<Reply | LaterReply> {
   await deps.admission.admitUser(caller.id);
   const booking = await Booking.query().findById(bookingId);
   if (!booking) throw notFound('Booking');

@@ -46,24 +46,29 @@ function allowedMethods(ctx: Context): string {
   return [...new Set(layers.flatMap((l) => l.methods))].join(', ');
 }
 
-/** Registered first: one place decides what the client sees. Unknown errors become a logged 500. */
+/** Puts `err` on the response in the one error shape. Unknown errors become a logged 500. */
+export function renderError(ctx: Context, err: unknown): void {
+  const app = toAppError(err);
+  if (app) {
+    ctx.status = app.status;
+    if (app.headers) ctx.set(app.headers);
+    if (app.status === 405) ctx.set('Allow', allowedMethods(ctx));
+    ctx.body = { error: { code: app.code, message: app.message, ...(app.details !== undefined ? { details: app.details } : {}) } };
+  } else {
+    ctx.state.log?.error({ err }, 'unhandled error');
+    ctx.status = 500;
+    ctx.body = { error: { code: 'INTERNAL', message: 'Internal server error' } };
+  }
+}
+
+/** Registered first: one place decides what the client sees. */
 export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
   try {
     await next();
-    if (ctx.status === 404 && ctx.body === undefined) {
+    if (ctx.status === 404 && ctx.body === undefined && !ctx.state.answered) {
       throw new AppError(404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
     }
   } catch (err) {
-    const app = toAppError(err);
-    if (app) {
-      ctx.status = app.status;
-      if (app.headers) ctx.set(app.headers);
-      if (app.status === 405) ctx.set('Allow', allowedMethods(ctx));
-      ctx.body = { error: { code: app.code, message: app.message, ...(app.details !== undefined ? { details: app.details } : {}) } };
-    } else {
-      ctx.state.log?.error({ err }, 'unhandled error');
-      ctx.status = 500;
-      ctx.body = { error: { code: 'INTERNAL', message: 'Internal server error' } };
-    }
+    renderError(ctx, err);
   }
 }

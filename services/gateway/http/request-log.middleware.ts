@@ -1,6 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Logger } from '../../../shared/logger';
+import { whenAnswered } from './respond-later';
+
+/** `ctx.state.log`: the request's child logger (with its id), made only when something logs through it. */
+export class RequestLogger {
+  private child?: Logger;
+
+  constructor(private readonly parent: Logger, private readonly requestId: string) {}
+
+  private get logger(): Logger {
+    return (this.child ??= this.parent.child({ request_id: this.requestId }));
+  }
+
+  error(obj: object, msg: string) {
+    this.logger.error(obj, msg);
+  }
+
+  warn(obj: object, msg: string) {
+    this.logger.warn(obj, msg);
+  }
+
+  info(obj: object, msg: string) {
+    this.logger.info(obj, msg);
+  }
+}
 
 /**
  * Gives each request an id (X-Request-Id in and out) and logs one JSON line when it ends.
@@ -16,27 +40,26 @@ export function requestLog(log: Logger) {
     const incoming = ctx.get('X-Request-Id');
     const id = /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = id;
-    let child: Logger | undefined;
-    Object.defineProperty(ctx.state, 'log', {
-      get: () => (child ??= log.child({ request_id: id })),
-      set: (value: Logger) => { child = value; },
-      enumerable: true,
-      configurable: true,
-    });
+    ctx.state.log = new RequestLogger(log, id);
     ctx.set('X-Request-Id', id);
     try {
       await next();
     } finally {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const body = ctx.body as { id?: string; show_id?: number; error?: { code?: string; details?: { job_id?: string } } } | undefined;
-      const jobId = body?.error?.details?.job_id ?? (typeof body?.id === 'string' ? body.id : undefined);
-      const showId = body?.show_id ?? (ctx.state.route?.startsWith('/shows/') ? ctx.state.params?.id : undefined);
-      summary.info({
-        request_id: id, method: ctx.method, route: ctx.state.route ?? ctx.path, status: ctx.status, duration_ms: Math.round(ms * 10) / 10,
-        user_id: plain(ctx.state.user?.id), job_id: plain(jobId), show_id: plain(showId), error_code: plain(body?.error?.code),
-      }, 'request');
+      whenAnswered(ctx, () => logLine(ctx, summary, id, started));
     }
   };
+}
+
+/** The request's one summary line. */
+function logLine(ctx: Context, summary: Logger, id: string, started: bigint) {
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const body = ctx.body as { id?: string; show_id?: number; error?: { code?: string; details?: { job_id?: string } } } | undefined;
+  const jobId = body?.error?.details?.job_id ?? (typeof body?.id === 'string' ? body.id : undefined);
+  const showId = body?.show_id ?? (ctx.state.route?.startsWith('/shows/') ? ctx.state.params?.id : undefined);
+  summary.info({
+    request_id: id, method: ctx.method, route: ctx.state.route ?? ctx.path, status: ctx.status, duration_ms: Math.round(ms * 10) / 10,
+    user_id: plain(ctx.state.user?.id), job_id: plain(jobId), show_id: plain(showId), error_code: plain(body?.error?.code),
+  }, 'request');
 }
 
 /** Only strings and numbers reach the unredacted summary line. */

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import { metrics } from '../../../shared/metrics';
+import { whenAnswered } from '../http/respond-later';
 import { DASHBOARD_PATH } from './queue-dashboard';
 
 /** The route label: the OpenAPI path template, the dashboard mount, or `unmatched` (bounded label set). */
@@ -17,7 +18,7 @@ export function httpMetrics() {
     try {
       await next();
     } finally {
-      stop({ method: ctx.method, route: routeLabel(ctx), status: String(ctx.status) });
+      whenAnswered(ctx, () => stop({ method: ctx.method, route: routeLabel(ctx), status: String(ctx.status) }));
     }
   };
 }

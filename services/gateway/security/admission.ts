@@ -17,9 +17,20 @@ const MAX_SHOWS = 10_000;
 interface ShowLoad {
   /** Jobs on the show's queue (waiting, running and delayed), plus the ones this process admitted since it was read. */
   depth: number;
+  /** Jobs ahead of the next booking: the same without delayed jobs (hold expiries, the waiting room). */
+  ahead: number;
   /** Jobs per second, from the workers' drain stats (0 when unknown). */
   rate: number;
+  /** Mean seats asked per book job, from the same stats. */
+  seatsPerJob: number;
   at: number;
+}
+
+/** Where an admitted booking stands: jobs ahead of it as this gateway counts them, and the drain stats. */
+export interface Admitted {
+  position: number;
+  rate: number;
+  seatsPerJob: number;
 }
 
 /** Seconds until `excess` jobs have drained at `rate` jobs per second. */
@@ -59,8 +70,12 @@ export class Admission {
     }
   }
 
-  /** Takes a place on the show's queue; 429 SHOW_QUEUE_FULL when it is at MAX_QUEUE_DEPTH. */
-  async admitToShow(showId: number): Promise<void> {
+  /**
+   * Takes a place on the show's queue; 429 SHOW_QUEUE_FULL when it is at MAX_QUEUE_DEPTH.
+   * The place is the depth this process knows (read from Redis at most every DEPTH_REFRESH_MS and
+   * counted up since): exact with one gateway, a little low when several add to the same show.
+   */
+  async admitToShow(showId: number): Promise<Admitted> {
     const seen = await this.load(showId);
     const load = this.loads.get(showId) ?? seen;
     const max = this.cfg.MAX_QUEUE_DEPTH;
@@ -69,8 +84,11 @@ export class Admission {
       throw new AppError(429, 'SHOW_QUEUE_FULL', 'The show\'s queue is full; try again later',
         { queue_depth: load.depth, max_queue_depth: max, drain_rate: load.rate }, { 'Retry-After': String(after) });
     }
+    const position = load.ahead;
     load.depth += 1;
+    load.ahead += 1;
     this.admitted.set(showId, (this.admitted.get(showId) ?? 0) + 1);
+    return { position, rate: load.rate, seatsPerJob: load.seatsPerJob };
   }
 
   /** The show's load: fresh, or stale while a read is under way unless the stale value would refuse. */
@@ -100,7 +118,7 @@ export class Admission {
       queueDepth(this.redis, showId), this.redis.zcard(bullKey(showId, 'delayed')), readDrainStats(this.redis, showId),
     ]);
     const admittedSince = (this.admitted.get(showId) ?? 0) - admittedBefore;
-    const load = { depth: depth + delayed + admittedSince, rate: stats.rate, at: Date.now() };
+    const load = { depth: depth + delayed + admittedSince, ahead: depth + admittedSince, rate: stats.rate, seatsPerJob: stats.seatsPerJob, at: Date.now() };
     if (this.loads.size >= MAX_SHOWS && !this.loads.has(showId)) {
       this.loads.clear();
       this.admitted.clear();
