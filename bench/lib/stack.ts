@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,9 +32,16 @@ export function benchEnv(opts: StackOptions): Record<string, string> {
     JWT_SECRET: randomBytes(32).toString('base64url'),
     ADMIN_PASSWORD: randomBytes(12).toString('base64url'),
     LOG_LEVEL: opts.logLevel,
+    BOXOFFICE_RUN: 'dist',
     HOLD_SECONDS: String(opts.holdSeconds),
     ...opts.extraEnv,
   };
+}
+
+/** `npm run build` (tsc), so that dist/ holds exactly the code in the working tree. */
+function buildProject() {
+  const root = path.join(__dirname, '..', '..');
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', path.join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
 }
 
 /** Parses repeated `KEY=VALUE` pairs separated by commas (the --env flag). */
@@ -62,8 +70,12 @@ export class BenchStack {
     for (const [k, v] of Object.entries(env)) process.env[k] = v;
   }
 
-  /** Creates and migrates the run's database (the project's own migrations). */
+  /**
+   * Creates and migrates the run's database (the project's own migrations), after compiling the
+   * project: the processes run the compiled build, as the image does (BOXOFFICE_RUN=dist).
+   */
   async prepareDatabase(): Promise<Knex> {
+    buildProject();
     await ensureDatabase(this.env.DATABASE_URL);
     this.dbHandle = createDb(this.env.DATABASE_URL, 4);
     await migrate(this.dbHandle);

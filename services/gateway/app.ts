@@ -4,7 +4,7 @@ import { AppError } from '../../shared/errors';
 import { loadSpec } from '../../shared/openapi';
 import { authGuards } from './auth/auth.guards';
 import { authHandlers } from './auth/auth.routes';
-import { bookingHandlers } from './bookings/booking.routes';
+import { bookingHandlers, bookingPrechecks } from './bookings/booking.routes';
 import { catalogHandlers } from './catalog/catalog.routes';
 import type { GatewayDeps } from './deps';
 import { errorMiddleware } from './http/error.middleware';
@@ -28,7 +28,7 @@ export function createApp(deps: GatewayDeps): Koa {
   app.silent = true;
   const router = buildRouter(loadSpec(), {
     ...authHandlers(deps), ...catalogHandlers(deps), ...bookingHandlers(deps), ...jobHandlers(deps), ...opsHandlers(deps),
-  }, authGuards(deps));
+  }, authGuards(deps), bookingPrechecks(deps));
   app.use(requestLog(deps.log));
   app.use(httpMetrics());
   app.use(errorMiddleware);

@@ -68,6 +68,20 @@ describe('booking requests: validation, all or nothing, idempotency, cancel', fu
       expect(await jobsOn(show.id), 'still only the first job').to.equal(1);
       expect(await outcomesOf(show.id)).to.equal(1);
     });
+
+    it('when a show is known to be sold out, then its refusals spend none of the caller\'s booking budget and do not ask the user directory', async () => {
+      const [a, b, c, show, other] = await Promise.all([createUser(), createUser(), createUser(), createShow({ total_seats: 1 }), createShow({ total_seats: 5 })]);
+      expect((await book(t.api, a.token, show.id, { seat_number: 1 })).status).to.equal(201);
+      // More refusals than BOOK_RATE_LIMIT (30 per window): none of them is a 429.
+      const refused = await Promise.all(Array.from({ length: 40 }, () => book(t.api, b.token, show.id, { quantity: 1 })));
+      expect(refused.map((r) => r.status)).to.deep.equal(Array(40).fill(409));
+      expect((await book(t.api, b.token, other.id, { seat_number: 1 })).status, 'the budget is untouched').to.equal(201);
+      // The user directory is not asked: a deleted user's token is refused as sold out there, as unknown elsewhere.
+      await testDb()('users').where('id', c.id).delete();
+      t.gw.deps.users.forget(c.id);
+      expect((await book(t.api, c.token, show.id, { quantity: 1 })).body.error.code).to.equal('SOLD_OUT');
+      expect((await book(t.api, c.token, other.id, { quantity: 1 })).status).to.equal(401);
+    });
   });
 
   it('when seats [1,2,3] are asked and 2 is taken, then 409 SEAT_TAKEN names [2] and seats 1 and 3 stay free', async () => {

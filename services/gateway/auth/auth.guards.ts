@@ -16,11 +16,21 @@ function describeRejection(err: { originalError?: { name?: string } }, tokenSent
   return err.originalError?.name === 'TokenExpiredError' ? 'The token has expired' : 'The token is invalid';
 }
 
-/** koa-jwt with the algorithm pinned and iss/aud checked, then: access tokens only, user still exists. */
+/** The caller as the verified token names it, before the user directory has confirmed it. */
+export interface TokenCaller {
+  id: number;
+  username: string;
+}
+
+/**
+ * koa-jwt with the algorithm pinned and iss/aud checked, access tokens only (`verifyToken`,
+ * sets ctx.state.token), then the user directory: the user still exists, with which role
+ * (`identify`, sets ctx.state.user). `authenticate` is both.
+ */
 export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users'>) {
   const jwt = koaJwt({ secret: deps.tokens.key as never, ...deps.tokens.verifyOptions, key: 'claims' });
 
-  const authenticate: Middleware = async (ctx: Context, next: Next) => {
+  const verifyToken: Middleware = async (ctx: Context, next: Next) => {
     const tokenSent = /^Bearer\s+\S/i.test(ctx.get('Authorization'));
     let verified = false;
     try {
@@ -29,9 +39,7 @@ export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users'>) {
         const claims = ctx.state.claims as TokenClaims;
         const id = Number(claims?.sub);
         if (claims?.typ !== 'access' || !Number.isSafeInteger(id)) throw invalidToken('An access token is required', true);
-        const role = await deps.users.role(id);
-        if (!role) throw invalidToken('The user no longer exists', true);
-        ctx.state.user = { id, role, username: claims.username } satisfies Caller;
+        ctx.state.token = { id, username: claims.username } satisfies TokenCaller;
         await next();
       });
     } catch (err) {
@@ -40,10 +48,20 @@ export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users'>) {
     }
   };
 
+  const identify: Middleware = async (ctx: Context, next: Next) => {
+    const { id, username } = ctx.state.token as TokenCaller;
+    const role = await deps.users.role(id);
+    if (!role) throw invalidToken('The user no longer exists', true);
+    ctx.state.user = { id, role, username } satisfies Caller;
+    await next();
+  };
+
+  const authenticate: Middleware = (ctx, next) => verifyToken(ctx, () => identify(ctx, next));
+
   const requireRole = (role: string): Middleware => async (ctx, next) => {
     if ((ctx.state.user as Caller).role !== role) throw forbidden(`Only ${role}s may do this`);
     await next();
   };
 
-  return { authenticate, requireRole };
+  return { authenticate, verifyToken, identify, requireRole };
 }

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type { Caller, GatewayDeps } from '../deps';
-import type { Handlers } from '../http/openapi-router';
-import { listMyBookings, requestBooking, requestBookingAction, RequestHeaders } from './booking.service';
+import type { Handlers, Precheck } from '../http/openapi-router';
+import { listMyBookings, refuseEarly, requestBooking, requestBookingAction, RequestHeaders } from './booking.service';
 import { send } from '../http/respond-later';
 
 const headersOf = (ctx: Context): RequestHeaders => ({ prefer: ctx.get('Prefer') || undefined, idempotencyKey: ctx.get('Idempotency-Key') || undefined });
@@ -20,6 +20,16 @@ export function bookingHandlers(deps: GatewayDeps): Handlers {
     },
     async listMyBookings(ctx) {
       ctx.body = await listMyBookings(caller(ctx), ctx.state.query);
+    },
+  };
+}
+
+/** Bookings a gateway can refuse from its show cache alone, before the user directory is asked. */
+export function bookingPrechecks(deps: GatewayDeps): Record<string, Precheck> {
+  return {
+    bookSeats(ctx, next) {
+      refuseEarly(deps, ctx.state.params.id, ctx.request.body as any, headersOf(ctx));
+      return next();
     },
   };
 }

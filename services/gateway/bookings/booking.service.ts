@@ -42,10 +42,25 @@ function assertBookable(found: ShowFacts | undefined, seats: number[] | undefine
   return show;
 }
 
+const seatsOf = (body: BookBody) => body.seat_numbers ?? (body.seat_number !== undefined ? [body.seat_number] : undefined);
+
+/**
+ * The refusals a booking gets from what this gateway already knows of the show (sold out, started,
+ * not open yet, seats out of range), answered before the user directory or admission is asked:
+ * once a show sells out, the rest of the burst costs a token check and a map lookup each. A
+ * keyed request goes the whole way (a replay answers its original outcome). Nothing here reveals
+ * more than GET /shows/{id} does.
+ */
+export function refuseEarly(deps: GatewayDeps, showId: number, body: BookBody, headers: RequestHeaders): void {
+  if (headers.idempotencyKey) return;
+  const show = deps.shows.peek(showId);
+  if (show) assertBookable(show, seatsOf(body), Date.now(), deps.cfg.PREQUEUE_SECONDS);
+}
+
 /** POST /shows/:id/book: checks and admission, then enqueues on the show's queue and awaits or answers 202. */
 export async function requestBooking(deps: GatewayDeps, caller: Caller, showId: number, body: BookBody, headers: RequestHeaders): Promise<Reply | LaterReply> {
   await deps.admission.admitUser(caller.id);
-  const seats = body.seat_numbers ?? (body.seat_number !== undefined ? [body.seat_number] : undefined);
+  const seats = seatsOf(body);
   const now = Date.now();
   const requestId = newRequestId(showId, caller.id, headers.idempotencyKey);
   const hash = bodyHash('book', showId, body);

@@ -23,12 +23,31 @@ export class ShowCache {
   private readonly facts = new Map<number, { show: ShowFacts; until: number }>();
   private readonly loading = new Map<number, Promise<ShowFacts | undefined>>();
 
+  /**
+   * The show's facts. Past their TTL they are still answered while a fresh read runs (seats left
+   * are pushed by workers all along, and a change through this gateway forgets the entry), so no
+   * booking waits for Postgres once a show is known.
+   */
   async get(id: number): Promise<ShowFacts | undefined> {
     const hit = this.facts.get(id);
     if (hit && hit.until > Date.now()) return hit.show;
+    const pending = this.refresh(id);
+    if (hit) return hit.show;
+    return pending;
+  }
+
+  /** What is known now, fresh or not, without reading Postgres (undefined if nothing is). */
+  peek(id: number): ShowFacts | undefined {
+    const hit = this.facts.get(id);
+    if (hit && hit.until <= Date.now()) void this.refresh(id);
+    return hit?.show;
+  }
+
+  private refresh(id: number): Promise<ShowFacts | undefined> {
     let pending = this.loading.get(id);
     if (!pending) {
       pending = this.load(id).finally(() => this.loading.delete(id));
+      pending.catch(() => undefined);
       this.loading.set(id, pending);
     }
     return pending;

@@ -65,7 +65,7 @@ export function renderError(ctx: Context, err: unknown): void {
 export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
   try {
     await next();
-    if (ctx.status === 404 && ctx.body === undefined && !ctx.state.answered) {
+    if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) {
       throw new AppError(404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
     }
   } catch (err) {

@@ -9,8 +9,12 @@ export type Handler = (ctx: Context) => Promise<void> | void;
 export type Handlers = Record<string, Handler>;
 
 export interface RouteGuards {
-  /** Verifies the bearer token; sets ctx.state.user. */
+  /** Verifies the bearer token, then confirms its user; sets ctx.state.user. */
   authenticate: Middleware;
+  /** Only the token: signature, expiry, access token (sets ctx.state.token). */
+  verifyToken: Middleware;
+  /** Only the user: still there, with which role (sets ctx.state.user). */
+  identify: Middleware;
   /** Checks the caller has the role named by the operation's `x-role`. */
   requireRole: (role: string) => Middleware;
 }
@@ -69,23 +73,40 @@ function validator(op: Operation, coercing: Ajv2020, strict: Ajv2020): Middlewar
   };
 }
 
-/** Builds the router from the spec: every operation gets auth (if `security`), role, validation and its handler. */
-export function buildRouter(doc: OpenApiDoc, handlers: Handlers, guards: RouteGuards): Router {
+/**
+ * Answers a request early, before the user directory is asked, from what the token and the
+ * validated request alone tell (a booking on a sold-out show). Calls `next()` to go on.
+ */
+export type Precheck = (ctx: Context, next: Next) => Promise<void> | void;
+
+/**
+ * Builds the router from the spec: every operation gets auth (if `security`), role, validation
+ * and its handler. An operation with a precheck verifies the token and validates the request
+ * first, then runs the precheck, and only then asks the user directory.
+ */
+export function buildRouter(doc: OpenApiDoc, handlers: Handlers, guards: RouteGuards, prechecks: Record<string, Precheck> = {}): Router {
   const coercing = makeAjv(doc, true);
   const strict = makeAjv(doc, false);
   const router = new Router();
   const ops = listOperations(doc);
   const missing = ops.filter((o) => !handlers[o.operationId]).map((o) => o.operationId);
-  const unused = Object.keys(handlers).filter((id) => !ops.some((o) => o.operationId === id));
+  const unused = [...Object.keys(handlers), ...Object.keys(prechecks)].filter((id) => !ops.some((o) => o.operationId === id));
   if (missing.length || unused.length) {
     throw new Error(`Spec and handlers disagree. No handler: [${missing.join(', ')}]; not in spec: [${unused.join(', ')}]`);
   }
   for (const op of ops) {
     const chain: Middleware[] = [];
     chain.push(async (ctx, next) => { ctx.state.operationId = op.operationId; ctx.state.route = op.path; await next(); });
-    if (op.op.security?.length) chain.push(guards.authenticate);
-    if (op.op['x-role']) chain.push(guards.requireRole(op.op['x-role']));
-    chain.push(validator(op, coercing, strict));
+    const secured = Boolean(op.op.security?.length);
+    const precheck = prechecks[op.operationId];
+    if (precheck) {
+      if (!secured || op.op['x-role']) throw new Error(`Precheck of ${op.operationId}: only for operations open to every signed-in user`);
+      chain.push(guards.verifyToken, validator(op, coercing, strict), precheck, guards.identify);
+    } else {
+      if (secured) chain.push(guards.authenticate);
+      if (op.op['x-role']) chain.push(guards.requireRole(op.op['x-role']));
+      chain.push(validator(op, coercing, strict));
+    }
     const handler = handlers[op.operationId];
     chain.push(async (ctx) => { await handler(ctx); });
     router[op.method](op.operationId, op.koaPath, ...chain);

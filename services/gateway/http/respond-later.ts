@@ -22,32 +22,76 @@ export function setReply(ctx: Context, reply: Reply): void {
 }
 
 /**
+ * A request whose answer is written after its middleware chain has returned. Middleware that
+ * finishes a request (headers, log line, metrics) registers here instead of running at once.
+ */
+class Pending {
+  private readonly beforeWrite: (() => void)[] = [];
+  private readonly afterWrite: (() => void)[] = [];
+
+  before(fn: () => void) {
+    this.beforeWrite.push(fn);
+  }
+
+  after(fn: () => void) {
+    this.afterWrite.push(fn);
+  }
+
+  /** Headers and body go out (unless the client is gone), then the after-write hooks run. */
+  finish(ctx: Context) {
+    const res = ctx.res;
+    if (!res.destroyed && !res.writableEnded) {
+      for (const fn of this.beforeWrite) fn();
+      const json = JSON.stringify(ctx.body);
+      ctx.length = Buffer.byteLength(json);
+      res.end(json);
+    }
+    for (const fn of this.afterWrite) fn();
+  }
+}
+
+/**
  * Answers a reply that is not ready yet without keeping the middleware chain suspended: the chain
  * returns at once (Koa leaves the response alone, `ctx.respond = false`) and the answer is written
- * when it comes, with the headers set so far (request id, security headers, CORS). A caller
- * awaiting an outcome then costs its socket, its context and one promise, so a gateway holds
- * tens of thousands of them. `ctx.state.answered` settles once the answer is written (or the
- * client is gone); the request log and metrics finish on it. If the client goes away first, the
- * wait is abandoned (the job stays queued and its outcome is stored as always).
+ * when it comes. A caller awaiting an outcome then costs its socket, its context and a promise,
+ * so one gateway holds tens of thousands of them. If the client goes away first, the wait is
+ * abandoned (the job stays queued and its outcome is stored as always).
  */
 export function respondLater(ctx: Context, reply: LaterReply): void {
   ctx.respond = false;
+  travelLight(ctx);
+  const pending = new Pending();
+  ctx.state.pending = pending;
   const res = ctx.res;
   const gone = () => reply.abandon();
   res.once('close', gone);
-  ctx.state.answered = reply.later.then(
-    (r) => setReply(ctx, r),
-    (err: unknown) => renderError(ctx, err),
-  ).then(() => {
-    res.off('close', gone);
-    if (res.destroyed || res.writableEnded) return;
-    const json = JSON.stringify(ctx.body);
-    ctx.length = Buffer.byteLength(json);
-    res.end(json);
-  }).catch((err: unknown) => {
-    ctx.state.log?.error({ err }, 'could not send a later reply');
-    res.destroy();
-  });
+  reply.later.then((r) => setReply(ctx, r), (err: unknown) => renderError(ctx, err))
+    .then(() => {
+      res.off('close', gone);
+      pending.finish(ctx);
+    })
+    .catch((err: unknown) => {
+      ctx.state.log?.error({ err }, 'could not send a later reply');
+      res.destroy();
+    });
+}
+
+/**
+ * Lets go of what a waiting request no longer needs (the answer and its log line only need the
+ * route, the path parameters, the caller and the request's logger): the token's claims, the
+ * body as text and parsed, the router's match. Koa keeps the context until the answer is
+ * written, so whatever it still points to is held once per waiting caller.
+ */
+function travelLight(ctx: Context) {
+  const { requestId, route, params, user, log } = ctx.state;
+  ctx.state = { requestId, route, params, user, log };
+  ctx.request.body = undefined;
+  const raw = ctx as unknown as { request: { rawBody?: string }; req: { rawBody?: string }; matched?: unknown; captures?: unknown; params?: unknown };
+  raw.request.rawBody = undefined;
+  raw.req.rawBody = undefined;
+  raw.matched = undefined;
+  raw.captures = undefined;
+  raw.params = undefined;
 }
 
 /** Sends a handler's reply, now or later. */
@@ -56,9 +100,16 @@ export function send(ctx: Context, reply: Reply | LaterReply): void {
   else setReply(ctx, reply);
 }
 
+/** Runs `fn` just before the answer is written: now, or when a later reply is written. */
+export function beforeAnswer(ctx: Context, fn: () => void): void {
+  const pending = ctx.state.pending as Pending | undefined;
+  if (pending) pending.before(fn);
+  else fn();
+}
+
 /** Runs `fn` once the request is answered: now, or when a later reply is written. */
 export function whenAnswered(ctx: Context, fn: () => void): void {
-  const answered = ctx.state.answered as Promise<void> | undefined;
-  if (answered) void answered.then(fn);
+  const pending = ctx.state.pending as Pending | undefined;
+  if (pending) pending.after(fn);
   else fn();
 }

@@ -3,6 +3,7 @@ import { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Context, Middleware, Next } from 'koa';
 import helmet from 'koa-helmet';
+import { beforeAnswer } from '../http/respond-later';
 
 /** The API answers JSON, text and SVG: nothing it serves may load or run anything, or be framed. */
 const API_POLICY = {
@@ -60,14 +61,19 @@ export function helmetHeaders(): [string, OutgoingHttpHeader][] {
 /**
  * Security headers on every answer (helmet's: CSP, HSTS, nosniff, frame and referrer policies,
  * ...), `Cache-Control: no-store` unless a handler says otherwise, and on HTML pages a policy that
- * allows exactly what the page loads.
+ * allows exactly what the page loads. They are set when the answer is ready (also when a handler
+ * threw: the error middleware outside renders it), so a caller awaiting a later answer does not
+ * hold a dozen headers while it waits.
  */
 export function securityHeaders(): Middleware {
   const headers = helmetHeaders();
   const policies = new Map<string, string>();
-  return async (ctx: Context, next: Next) => {
-    for (const [name, value] of headers) ctx.res.setHeader(name, value);
-    await next();
+  const apply = (ctx: Context) => {
+    if (ctx.res.headersSent) return;
+    for (let i = 0; i < headers.length; i++) {
+      const name = headers[i][0];
+      if (name !== 'cache-control' || !ctx.res.hasHeader(name)) ctx.res.setHeader(name, headers[i][1]);
+    }
     if (ctx.status === 200 && typeof ctx.body === 'string' && ctx.response.is('html')) {
       let policy = policies.get(ctx.body);
       if (!policy) {
@@ -76,6 +82,13 @@ export function securityHeaders(): Middleware {
         policies.set(ctx.body, policy);
       }
       ctx.set('Content-Security-Policy', policy);
+    }
+  };
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } finally {
+      beforeAnswer(ctx, () => apply(ctx));
     }
   };
 }
