@@ -131,10 +131,12 @@ describe('booking pipeline: await or poll, jobs, reads', function () {
     const [u, show] = await Promise.all([createUser(), createShow()]);
     expect((await book(t.api, u.token, show.id, { seat_number: 1 })).status).to.equal(201);
     const logged = (msg: string) => worker.logs.filter((l) => l.msg === msg && l.show_id === show.id).length;
-    await eventually(async () => logged('detached from idle show') === 1, 15_000, 'the worker to detach');
+    // WORKER_IDLE_SECONDS is 10; a loaded machine may take a little longer.
+    await eventually(async () => logged('detached from idle show') === 1, 30_000, 'the worker to detach');
     const again = await book(t.api, u.token, show.id, { seat_number: 2 });
     expect(again.status, again.text).to.equal(201);
-    expect(logged('attached to show')).to.equal(2);
+    // Worker logs arrive through a pipe, written asynchronously: the line may trail the answer.
+    await eventually(async () => logged('attached to show') === 2, 5_000, 'the worker to log that it attached again');
   });
 
   it('when the job is gone from Redis, then GET /jobs/:id still answers its outcome from Postgres', async () => {

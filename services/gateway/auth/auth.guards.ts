@@ -30,22 +30,21 @@ export interface TokenCaller {
 export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users'>) {
   const jwt = koaJwt({ secret: deps.tokens.key as never, ...deps.tokens.verifyOptions, key: 'claims' });
 
-  const verifyToken: Middleware = async (ctx: Context, next: Next) => {
+  const verifyToken: Middleware = (ctx: Context, next: Next) => {
     const tokenSent = /^Bearer\s+\S/i.test(ctx.get('Authorization'));
     let verified = false;
-    try {
-      await jwt(ctx, async () => {
-        verified = true;
-        const claims = ctx.state.claims as TokenClaims;
-        const id = Number(claims?.sub);
-        if (claims?.typ !== 'access' || !Number.isSafeInteger(id)) throw invalidToken('An access token is required', true);
-        ctx.state.token = { id, username: claims.username } satisfies TokenCaller;
-        await next();
-      });
-    } catch (err) {
+    const verifiedThen = () => {
+      verified = true;
+      const claims = ctx.state.claims as TokenClaims;
+      const id = Number(claims?.sub);
+      if (claims?.typ !== 'access' || !Number.isSafeInteger(id)) throw invalidToken('An access token is required', true);
+      ctx.state.token = { id, username: claims.username } satisfies TokenCaller;
+      return next();
+    };
+    return jwt(ctx, verifiedThen as Next).catch((err: unknown) => {
       if (verified || (err as { status?: number }).status !== 401) throw err;
       throw invalidToken(describeRejection(err as { originalError?: { name?: string } }, tokenSent), tokenSent);
-    }
+    });
   };
 
   const identify: Middleware = async (ctx: Context, next: Next) => {
@@ -53,7 +52,7 @@ export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users'>) {
     const role = await deps.users.role(id);
     if (!role) throw invalidToken('The user no longer exists', true);
     ctx.state.user = { id, role, username } satisfies Caller;
-    await next();
+    return next();
   };
 
   const authenticate: Middleware = (ctx, next) => verifyToken(ctx, () => identify(ctx, next));

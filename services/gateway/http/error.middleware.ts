@@ -62,13 +62,10 @@ export function renderError(ctx: Context, err: unknown): void {
 }
 
 /** Registered first: one place decides what the client sees. */
-export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
-  try {
-    await next();
+export function errorMiddleware(ctx: Context, next: Next): Promise<void> {
+  return next().then(() => {
     if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) {
-      throw new AppError(404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+      renderError(ctx, new AppError(404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`));
     }
-  } catch (err) {
-    renderError(ctx, err);
-  }
+  }, (err: unknown) => renderError(ctx, err));
 }

@@ -35,18 +35,14 @@ export class RequestLogger {
  */
 export function requestLog(log: Logger) {
   const summary = log.child({}, { redact: { paths: [] } });
-  return async (ctx: Context, next: Next) => {
+  return (ctx: Context, next: Next) => {
     const started = process.hrtime.bigint();
     const incoming = ctx.get('X-Request-Id');
     const id = /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = id;
     ctx.state.log = new RequestLogger(log, id);
     ctx.set('X-Request-Id', id);
-    try {
-      await next();
-    } finally {
-      whenAnswered(ctx, () => logLine(ctx, summary, id, started));
-    }
+    return next().finally(() => whenAnswered(ctx, () => logLine(ctx, summary, id, started)));
   };
 }
 

@@ -96,8 +96,10 @@ export function queueDashboard(deps: GatewayDeps): Middleware {
   const queues = new BoardQueues(deps, board.replaceQueues);
   deps.shutdown.addEventListener('abort', () => void queues.close(), { once: true });
 
-  return async (ctx: Context, next: Next) => {
-    if (ctx.path !== DASHBOARD_PATH && !ctx.path.startsWith(`${DASHBOARD_PATH}/`)) return next();
+  // Other paths pass straight through (a plain function: no suspended frame per request).
+  return (ctx: Context, next: Next) => (ctx.path === DASHBOARD_PATH || ctx.path.startsWith(`${DASHBOARD_PATH}/`) ? serve(ctx, next) : next());
+
+  async function serve(ctx: Context, next: Next) {
     ctx.state.route = DASHBOARD_PATH;
     const fromQuery = typeof ctx.query.token === 'string' ? ctx.query.token : undefined;
     const { caller, exp } = await requireAdmin(deps, fromQuery ?? bearer(ctx) ?? ctx.cookies.get(DASHBOARD_COOKIE));
@@ -112,5 +114,5 @@ export function queueDashboard(deps: GatewayDeps): Middleware {
     }
     await queues.refresh();
     await plugin(ctx, next);
-  };
+  }
 }

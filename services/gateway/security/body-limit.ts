@@ -19,9 +19,9 @@ export function limitBytes(limit: string): number {
  */
 export function declaredBodyLimit(limit: string): Middleware {
   const max = limitBytes(limit);
-  return async (ctx: Context, next: Next) => {
+  return (ctx: Context, next: Next) => {
     const declared = ctx.get('Content-Length');
     if (declared && WITH_BODY.has(ctx.method) && Number(declared) > max) throw new AppError(413, 'PAYLOAD_TOO_LARGE', `The body is larger than ${limit}`);
-    await next();
+    return next();
   };
 }

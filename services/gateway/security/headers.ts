@@ -84,11 +84,5 @@ export function securityHeaders(): Middleware {
       ctx.set('Content-Security-Policy', policy);
     }
   };
-  return async (ctx: Context, next: Next) => {
-    try {
-      await next();
-    } finally {
-      beforeAnswer(ctx, () => apply(ctx));
-    }
-  };
+  return (ctx: Context, next: Next) => next().finally(() => beforeAnswer(ctx, () => apply(ctx)));
 }
