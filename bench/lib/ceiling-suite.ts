@@ -19,7 +19,7 @@ export interface Ceilings {
 }
 
 const WARMUP = 2000;
-const ROUNDS = 2;
+const ROUNDS = 4;
 
 /** Ceiling (a) alone (npm run bench:ceilings): the bare app as a child process, warmed up, then measured. */
 export async function ceilingA(stack: BenchStack, users: BenchUser[], showId: number, opts: CeilingOptions): Promise<AcceptResult> {
