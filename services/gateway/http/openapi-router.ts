@@ -51,7 +51,7 @@ function paramsSchema(params: any[], location: string) {
 function validator(op: Operation, coercing: Ajv2020, strict: Ajv2020): Middleware {
   const checks: [string, ValidateFunction, (ctx: Context) => any, (ctx: Context, v: any) => void][] = [
     ['path', coercing.compile(paramsSchema(op.parameters, 'path')), (ctx) => ({ ...ctx.params }), (ctx, v) => { ctx.state.params = v; }],
-    ['query', coercing.compile(paramsSchema(op.parameters, 'query')), (ctx) => ({ ...ctx.query }), (ctx, v) => { ctx.state.query = v; }],
+    ['query', coercing.compile(paramsSchema(op.parameters, 'query')), (ctx) => (ctx.querystring ? { ...ctx.query } : {}), (ctx, v) => { ctx.state.query = v; }],
     ['header', strict.compile(paramsSchema(op.parameters, 'header')), (ctx) => ctx.headers, () => undefined],
   ];
   const bodySchema = op.op.requestBody?.content?.['application/json']?.schema;

@@ -1,6 +1,4 @@
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { KoaAdapter } from '@bull-board/koa';
+import type { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { Queue } from 'bullmq';
 import jwt from 'jsonwebtoken';
 import type { Context, Middleware, Next } from 'koa';
@@ -32,7 +30,11 @@ class BoardQueues {
   private refreshed = 0;
   private refreshing: Promise<void> | undefined;
 
-  constructor(private readonly deps: GatewayDeps, private readonly replace: (adapters: BullMQAdapter[]) => void) {}
+  constructor(
+    private readonly deps: GatewayDeps,
+    private readonly replace: (adapters: BullMQAdapter[]) => void,
+    private readonly adapt: (q: Queue, id: number) => BullMQAdapter,
+  ) {}
 
   refresh(): Promise<void> {
     if (Date.now() - this.refreshed < REFRESH_MS) return Promise.resolve();
@@ -54,7 +56,7 @@ class BoardQueues {
       q.on('error', () => undefined);
       this.queues.set(id, q);
     }
-    this.replace([...this.queues.entries()].map(([id, q]) => new BullMQAdapter(q, { readOnlyMode: true, displayName: `show ${id}` })));
+    this.replace([...this.queues.entries()].map(([id, q]) => this.adapt(q, id)));
     this.refreshed = Date.now();
   }
 
@@ -89,12 +91,22 @@ const bearer = (ctx: Context) => /^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization
  * moves the token into an HttpOnly cookie scoped to the dashboard and redirects to the clean URL.
  */
 export function queueDashboard(deps: GatewayDeps): Middleware {
-  const serverAdapter = new KoaAdapter().setBasePath(DASHBOARD_PATH);
-  // The Koa adapter pins its own copy of @bull-board/api's types; the runtime contract is the same.
-  const board = createBullBoard({ queues: [], serverAdapter: serverAdapter as never, options: { uiConfig: { boardTitle: 'Boxoffice queues' } } });
-  const plugin = serverAdapter.registerPlugin();
-  const queues = new BoardQueues(deps, board.replaceQueues);
-  deps.shutdown.addEventListener('abort', () => void queues.close(), { once: true });
+  let board: { plugin: Middleware; queues: BoardQueues } | undefined;
+  // Loaded on the first dashboard request: Bull Board, its adapter and templates add about 9 MB to
+  // a gateway process that most of the time never serves the page.
+  const boardOf = () => {
+    if (board) return board;
+    const { createBullBoard } = require('@bull-board/api') as typeof import('@bull-board/api');
+    const { BullMQAdapter } = require('@bull-board/api/bullMQAdapter') as typeof import('@bull-board/api/bullMQAdapter');
+    const { KoaAdapter } = require('@bull-board/koa') as typeof import('@bull-board/koa');
+    const serverAdapter = new KoaAdapter().setBasePath(DASHBOARD_PATH);
+    // The Koa adapter pins its own copy of @bull-board/api's types; the runtime contract is the same.
+    const created = createBullBoard({ queues: [], serverAdapter: serverAdapter as never, options: { uiConfig: { boardTitle: 'Boxoffice queues' } } });
+    const queues = new BoardQueues(deps, created.replaceQueues, (q, id) => new BullMQAdapter(q, { readOnlyMode: true, displayName: `show ${id}` }));
+    board = { plugin: serverAdapter.registerPlugin() as Middleware, queues };
+    return board;
+  };
+  deps.shutdown.addEventListener('abort', () => void board?.queues.close(), { once: true });
 
   // Other paths pass straight through (a plain function: no suspended frame per request).
   return (ctx: Context, next: Next) => (ctx.path === DASHBOARD_PATH || ctx.path.startsWith(`${DASHBOARD_PATH}/`) ? serve(ctx, next) : next());
@@ -112,6 +124,7 @@ export function queueDashboard(deps: GatewayDeps): Middleware {
       ctx.redirect(DASHBOARD_PATH);
       return;
     }
+    const { plugin, queues } = boardOf();
     await queues.refresh();
     await plugin(ctx, next);
   }
