@@ -24,7 +24,7 @@ import { benchRedis, RedisMode, redisMemory } from './lib/scale-servers';
 import { SteadyTraffic } from './lib/scale-traffic';
 import { BenchStack, benchEnv } from './lib/stack';
 import { round, summarize } from './lib/stats';
-import { table } from './lib/table';
+import { markdownTable, table } from './lib/table';
 
 const DEFAULTS = {
   history: 2000, wave: 500, levels: '0,10,50,200,500', 'idle-seconds': 10, 'period-seconds': 4, 'sample-seconds': 5, seats: 1000,
@@ -170,9 +170,7 @@ function finish(args: typeof DEFAULTS, rows: Row[], ctx: { machine: string; hist
     `${args['period-seconds']} s through the gateway, each caller awaiting its outcome. Medians over ${args['sample-seconds']} s per level;`,
     'connections are counted by name in CLIENT LIST (the worker\'s two shared clients plus one blocking connection per attached show; the gateway\'s command client and its one results subscriber).',
     '',
-    `| ${headers.join(' | ')} |`,
-    `|${headers.map(() => '---').join('|')}|`,
-    ...cells.map((r) => `| ${r.join(' | ')} |`),
+    ...markdownTable(headers, cells),
     '',
     '![Redis connections and RSS against active shows](docs/perf/connections.svg)',
   ].join('\n');

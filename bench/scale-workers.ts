@@ -21,7 +21,7 @@ import { writeReadmeBlock } from './lib/scale-readme';
 import { runRound, RoundResult, ScaleContext } from './lib/scale-round';
 import { benchRedis, enqueueQuietly, RedisMode, redisMemory } from './lib/scale-servers';
 import { BenchStack, benchEnv, parseEnvPairs } from './lib/stack';
-import { table } from './lib/table';
+import { markdownTable, table } from './lib/table';
 
 const DEFAULTS = {
   workers: '1,2,4,8', repeat: 3, shows: 32, jobs: 150, 'hot-jobs': 600, 'solo-jobs': 3000, seats: 1000, redis: 'private', 'pool-total': 32,
@@ -75,13 +75,9 @@ function markdown(scaled: Scaled[], solo: { label: string; r: RoundResult }[], a
     `then announces all shows at once; a rate is outcomes stored in Postgres per second, first to last. Each worker count ran ${args.repeat} times`,
     `(alternating order); the row is the median run, the other runs' totals in brackets. Redis memory per queued job: ${bytesPerJob} bytes.`,
     '',
-    `| ${soloHeaders.join(' | ')} |`,
-    `|${soloHeaders.map(() => '---').join('|')}|`,
-    ...soloRows.map((r) => `| ${r.join(' | ')} |`),
+    ...markdownTable(soloHeaders, soloRows),
     '',
-    `| ${headers.join(' | ')} |`,
-    `|${headers.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    ...markdownTable(headers, rows),
     '',
     '![allocations per second against worker processes](docs/perf/scale-workers.svg)',
   ].join('\n');

@@ -7,7 +7,8 @@ import type { ShowFacts } from '../catalog/show-cache';
 import type { Caller, GatewayDeps } from '../deps';
 import { parsePrefer } from './prefer';
 import { bodyHash, newRequestId } from './request-ids';
-import { LaterReply, replayOfKey, Reply, submit } from './submit';
+import type { LaterReply, Reply } from '../http/respond-later';
+import { replayOfKey, submit } from './submit';
 
 export interface BookBody {
   seat_number?: number;

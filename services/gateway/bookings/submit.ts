@@ -3,12 +3,10 @@ import { AppError } from '../../../shared/errors';
 import type { ClientJob, Outcome } from '../../../shared/queue/jobs';
 import { queuePrefix } from '../../../shared/queue/names';
 import type { GatewayDeps } from '../deps';
-import { JobView, storedOutcome, viewOfOutcome, viewOfQueuedJob } from '../jobs/job-view';
+import { JobView, queuedView, storedOutcome, viewOfOutcome, viewOfQueuedJob } from '../jobs/job-view';
 import type { Admitted } from '../security/admission';
 import type { LaterReply, Reply } from '../http/respond-later';
 import { idempotencyHash } from './request-ids';
-
-export type { LaterReply, Reply };
 
 const FAILURE_STATUS: Record<string, number> = { NOT_FOUND: 404, INVALID_SEAT: 400, INTERNAL: 503 };
 const IDEMPOTENCY_TTL_SECONDS = 2 * 24 * 3600;
@@ -69,8 +67,7 @@ export interface SubmitOptions {
 function admittedView(job: ClientJob, admitted: NonNullable<SubmitOptions['admitted']>): JobView {
   const { position, rate, seatsPerJob, available } = admitted;
   return {
-    ...viewOfOutcome({ id: job.request_id, type: job.type, show_id: job.show_id, status: 'queued', result: null, error: null, created_at: job.created_at, finished_at: job.created_at }),
-    finished_at: null,
+    ...queuedView(job, job.request_id, job.show_id),
     position,
     eta_seconds: rate > 0 ? Math.round((position / rate) * 10) / 10 : null,
     likely_sold_out: position * seatsPerJob >= available,
@@ -111,6 +108,5 @@ async function settle(deps: GatewayDeps, job: ClientJob, opts: SubmitOptions, ou
   const finished = await storedOutcome(job.request_id);
   if (finished) return replyForOutcome(finished as unknown as Outcome);
   // Queued for sure (the add succeeded) but between states as we looked: the client polls.
-  const pending = viewOfOutcome({ id: job.request_id, type: job.type, show_id: job.show_id, status: 'queued', result: null, error: null, created_at: job.created_at, finished_at: job.created_at });
-  return accepted({ ...pending, finished_at: null });
+  return accepted(queuedView(job, job.request_id, job.show_id));
 }

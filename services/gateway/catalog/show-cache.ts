@@ -29,11 +29,7 @@ export class ShowCache {
    * booking waits for Postgres once a show is known.
    */
   async get(id: number): Promise<ShowFacts | undefined> {
-    const hit = this.facts.get(id);
-    if (hit && hit.until > Date.now()) return hit.show;
-    const pending = this.refresh(id);
-    if (hit) return hit.show;
-    return pending;
+    return this.peek(id) ?? this.refresh(id);
   }
 
   /** What is known now, fresh or not, without reading Postgres (undefined if nothing is). */

@@ -16,14 +16,6 @@ export class RequestLogger {
   error(obj: object, msg: string) {
     this.logger.error(obj, msg);
   }
-
-  warn(obj: object, msg: string) {
-    this.logger.warn(obj, msg);
-  }
-
-  info(obj: object, msg: string) {
-    this.logger.info(obj, msg);
-  }
 }
 
 /**

@@ -30,6 +30,15 @@ export function viewOfOutcome(o: OutcomeFields): JobView {
   };
 }
 
+/** A job still waiting on its queue, before anything is known of its place. */
+export function queuedView(job: Pick<ClientJob, 'type' | 'created_at'>, id: string, showId: number): JobView {
+  const created = iso(job.created_at);
+  return {
+    id, type: job.type, show_id: showId, status: 'queued', position: null, eta_seconds: null, likely_sold_out: false,
+    result: null, error: null, created_at: created, finished_at: null,
+  };
+}
+
 export type StoredOutcome = Pick<RequestOutcome, 'id' | 'user_id' | 'show_id' | 'type' | 'status' | 'result' | 'error' | 'created_at' | 'finished_at'>;
 
 /** The stored outcome of a request, if it has finished (a plain query: polls and waits run it often). */
@@ -80,7 +89,7 @@ export async function viewOfQueuedJob(deps: GatewayDeps, showId: number, id: str
   if (!state) return undefined;
   const [data, finishedOn, failedReason, attempts, rank, active, wait, delayed, rate, seatsPerJob] = state;
   const job = JSON.parse(data) as ClientJob;
-  const base = { ...viewOfOutcome({ id, type: job.type, show_id: showId, status: 'queued', result: null, error: null, created_at: job.created_at, finished_at: job.created_at }), finished_at: null, user_id: job.user_id };
+  const base = { ...queuedView(job, id, showId), user_id: job.user_id };
   if (finishedOn) {
     // Finished on the queue: the outcome is in Postgres (a completed job stored it before finishing;
     // a job out of retries gets its INTERNAL outcome a moment after).
