@@ -7,7 +7,7 @@ import { authHandlers } from './auth/auth.routes';
 import { bookingHandlers, bookingPrechecks } from './bookings/booking.routes';
 import { catalogHandlers } from './catalog/catalog.routes';
 import type { GatewayDeps } from './deps';
-import { errorMiddleware } from './http/error.middleware';
+import { edge } from './http/edge.middleware';
 import { buildRouter } from './http/openapi-router';
 import { requestLog } from './http/request-log.middleware';
 import { jobHandlers } from './jobs/job.routes';
@@ -19,7 +19,7 @@ import { corsPolicy } from './security/cors';
 import { securityHeaders } from './security/headers';
 
 /**
- * The gateway's Koa app: log, errors, security headers, CORS, body, then the router built from
+ * The gateway's Koa app: the edge (request id, errors, security headers, log line, metrics), CORS, body, then the router built from
  * openapi/openapi.yaml. X-Forwarded-For is only believed for TRUST_PROXY_HOPS proxies in front.
  */
 export function createApp(deps: GatewayDeps): Koa {
@@ -29,10 +29,7 @@ export function createApp(deps: GatewayDeps): Koa {
   const router = buildRouter(loadSpec(), {
     ...authHandlers(deps), ...catalogHandlers(deps), ...bookingHandlers(deps), ...jobHandlers(deps), ...opsHandlers(deps),
   }, authGuards(deps), bookingPrechecks(deps));
-  app.use(requestLog(deps.log));
-  app.use(httpMetrics());
-  app.use(errorMiddleware);
-  app.use(securityHeaders());
+  app.use(edge([requestLog(deps.log), httpMetrics(), securityHeaders()]));
   const cors = corsPolicy(deps.cfg);
   if (cors) app.use(cors);
   app.use(queueDashboard(deps));

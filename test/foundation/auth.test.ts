@@ -202,6 +202,25 @@ describe('auth: signup, login, refresh and token checks', () => {
       expect(res.headers.get('www-authenticate')).to.include('error="invalid_token"');
     });
 
+    it('when a token that was accepted before expires, then the same header is refused as expired', async () => {
+      const exp = Math.floor(Date.now() / 1000) + 2;
+      const token = jwt.sign({ ...claimsOf(user), exp }, config().JWT_SECRET, { algorithm: 'HS256', issuer: config().JWT_ISSUER, audience: config().JWT_AUDIENCE });
+      const first = await t.api.get('/my-bookings', { token });
+      expect(first.status, first.text).to.equal(200);
+      await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
+      const later = await t.api.get('/my-bookings', { token });
+      expectUnauthorized(later);
+      expect(later.body.error.message).to.equal('The token has expired');
+    });
+
+    it('when an accepted token is sent again with one byte of its signature changed, then it answers 401', async () => {
+      const token = signWith(claimsOf(user));
+      expect((await t.api.get('/my-bookings', { token })).status).to.equal(200);
+      const last = token.at(-2) === 'A' ? 'B' : 'A';
+      expectUnauthorized(await t.api.get('/my-bookings', { token: `${token.slice(0, -2)}${last}${token.at(-1)}` }));
+      expect((await t.api.get('/my-bookings', { token })).status).to.equal(200);
+    });
+
     it('when the issuer is wrong, then it answers 401', async () => {
       expectUnauthorized(await t.api.get('/my-bookings', { token: signWith(claimsOf(user), { issuer: 'someone-else' }) }));
     });

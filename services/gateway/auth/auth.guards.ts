@@ -3,6 +3,7 @@ import koaJwt from 'koa-jwt';
 import { AppError, forbidden } from '../../../shared/errors';
 import type { Caller, GatewayDeps } from '../deps';
 import type { TokenClaims } from './tokens';
+import { VerifiedTokens } from './verified-tokens';
 
 /** A 401 with the RFC 6750 challenge, so clients can tell a missing token from a bad one. */
 function invalidToken(message: string, tokenSent: boolean): AppError {
@@ -25,20 +26,29 @@ export interface TokenCaller {
 /**
  * koa-jwt with the algorithm pinned and iss/aud checked, access tokens only (`verifyToken`,
  * sets ctx.state.token), then the user directory: the user still exists, with which role
- * (`identify`, sets ctx.state.user). `authenticate` is both.
+ * (`identify`, sets ctx.state.user). `authenticate` is both. A header koa-jwt has accepted
+ * is remembered until its token expires (VerifiedTokens), so repeats skip the verification.
  */
-export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users'>) {
+export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users'>, verifiedTokens = new VerifiedTokens()) {
   const jwt = koaJwt({ secret: deps.tokens.key as never, ...deps.tokens.verifyOptions, key: 'claims' });
 
   const verifyToken: Middleware = (ctx: Context, next: Next) => {
-    const tokenSent = /^Bearer\s+\S/i.test(ctx.get('Authorization'));
+    const header = ctx.get('Authorization');
+    const known = verifiedTokens.get(header);
+    if (known) {
+      ctx.state.token = known;
+      return next();
+    }
+    const tokenSent = /^Bearer\s+\S/i.test(header);
     let verified = false;
     const verifiedThen = () => {
       verified = true;
-      const claims = ctx.state.claims as TokenClaims;
+      const claims = ctx.state.claims as TokenClaims & { exp?: number };
       const id = Number(claims?.sub);
       if (claims?.typ !== 'access' || !Number.isSafeInteger(id)) throw invalidToken('An access token is required', true);
-      ctx.state.token = { id, username: claims.username } satisfies TokenCaller;
+      const caller: TokenCaller = { id, username: claims.username };
+      verifiedTokens.remember(header, caller, claims.exp);
+      ctx.state.token = caller;
       return next();
     };
     return jwt(ctx, verifiedThen as Next).catch((err: unknown) => {

@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { AppError, fromDbError, isTransientDbError } from '../../../shared/errors';
 
 const STATUS_CODES: Record<number, string> = {
@@ -59,13 +59,4 @@ export function renderError(ctx: Context, err: unknown): void {
     ctx.status = 500;
     ctx.body = { error: { code: 'INTERNAL', message: 'Internal server error' } };
   }
-}
-
-/** Registered first: one place decides what the client sees. */
-export function errorMiddleware(ctx: Context, next: Next): Promise<void> {
-  return next().then(() => {
-    if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) {
-      renderError(ctx, new AppError(404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`));
-    }
-  }, (err: unknown) => renderError(ctx, err));
 }

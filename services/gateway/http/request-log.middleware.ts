@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { Logger } from '../../../shared/logger';
-import { whenAnswered } from './respond-later';
+import { EdgeStep, elapsedMs } from './edge.middleware';
 
 /** `ctx.state.log`: the request's child logger (with its id), made only when something logs through it. */
 export class RequestLogger {
@@ -19,33 +19,37 @@ export class RequestLogger {
 }
 
 /**
- * Gives each request an id (X-Request-Id in and out) and logs one JSON line when it ends.
+ * Gives each request an id (X-Request-Id in and out) and logs one JSON line when it is answered.
  * `ctx.state.log` (the request's child logger, with redaction) is made only when something logs
  * through it. The summary line itself holds only plain values picked here (never headers, bodies
  * or errors), so it goes through a child without redaction, which would cost more than the rest
  * of the line on the booking hot path.
  */
-export function requestLog(log: Logger) {
+export function requestLog(log: Logger): EdgeStep {
   const summary = log.child({}, { redact: { paths: [] } });
-  return (ctx: Context, next: Next) => {
-    const started = process.hrtime.bigint();
-    const incoming = ctx.get('X-Request-Id');
-    const id = /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
-    ctx.state.requestId = id;
-    ctx.state.log = new RequestLogger(log, id);
-    ctx.set('X-Request-Id', id);
-    return next().finally(() => whenAnswered(ctx, () => logLine(ctx, summary, id, started)));
+  return {
+    arrive(ctx) {
+      const incoming = ctx.get('X-Request-Id');
+      const id = /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+      ctx.state.requestId = id;
+      ctx.state.log = new RequestLogger(log, id);
+    },
+    beforeAnswer(ctx) {
+      ctx.set('X-Request-Id', ctx.state.requestId);
+    },
+    answered(ctx) {
+      logLine(ctx, summary);
+    },
   };
 }
 
 /** The request's one summary line. */
-function logLine(ctx: Context, summary: Logger, id: string, started: bigint) {
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+function logLine(ctx: Context, summary: Logger) {
   const body = ctx.body as { id?: string; show_id?: number; error?: { code?: string; details?: { job_id?: string } } } | undefined;
   const jobId = body?.error?.details?.job_id ?? (typeof body?.id === 'string' ? body.id : undefined);
   const showId = body?.show_id ?? (ctx.state.route?.startsWith('/shows/') ? ctx.state.params?.id : undefined);
   summary.info({
-    request_id: id, method: ctx.method, route: ctx.state.route ?? ctx.path, status: ctx.status, duration_ms: Math.round(ms * 10) / 10,
+    request_id: ctx.state.requestId, method: ctx.method, route: ctx.state.route ?? ctx.path, status: ctx.status, duration_ms: Math.round(elapsedMs(ctx) * 10) / 10,
     user_id: plain(ctx.state.user?.id), job_id: plain(jobId), show_id: plain(showId), error_code: plain(body?.error?.code),
   }, 'request');
 }

@@ -21,19 +21,22 @@ export function setReply(ctx: Context, reply: Reply): void {
   ctx.body = reply.body;
 }
 
+/** Work on a request's way out, given the request: set its headers, log it, count it. */
+export type AnswerHook = (ctx: Context) => void;
+
 /**
  * A request whose answer is written after its middleware chain has returned. Middleware that
  * finishes a request (headers, log line, metrics) registers here instead of running at once.
  */
 class Pending {
-  private readonly beforeWrite: (() => void)[] = [];
-  private readonly afterWrite: (() => void)[] = [];
+  private readonly beforeWrite: AnswerHook[] = [];
+  private readonly afterWrite: AnswerHook[] = [];
 
-  before(fn: () => void) {
+  before(fn: AnswerHook) {
     this.beforeWrite.push(fn);
   }
 
-  after(fn: () => void) {
+  after(fn: AnswerHook) {
     this.afterWrite.push(fn);
   }
 
@@ -41,12 +44,12 @@ class Pending {
   finish(ctx: Context) {
     const res = ctx.res;
     if (!res.destroyed && !res.writableEnded) {
-      for (const fn of this.beforeWrite) fn();
+      for (const fn of this.beforeWrite) fn(ctx);
       const json = JSON.stringify(ctx.body);
       ctx.length = Buffer.byteLength(json);
       res.end(json);
     }
-    for (const fn of this.afterWrite) fn();
+    for (const fn of this.afterWrite) fn(ctx);
   }
 }
 
@@ -65,15 +68,17 @@ export function respondLater(ctx: Context, reply: LaterReply): void {
   const res = ctx.res;
   const gone = () => reply.abandon();
   res.once('close', gone);
-  reply.later.then((r) => setReply(ctx, r), (err: unknown) => renderError(ctx, err))
-    .then(() => {
+  const answer = (put: () => void) => {
+    try {
       res.off('close', gone);
+      put();
       pending.finish(ctx);
-    })
-    .catch((err: unknown) => {
+    } catch (err) {
       ctx.state.log?.error({ err }, 'could not send a later reply');
       res.destroy();
-    });
+    }
+  };
+  reply.later.then((r) => answer(() => setReply(ctx, r)), (err: unknown) => answer(() => renderError(ctx, err)));
 }
 
 /**
@@ -83,8 +88,8 @@ export function respondLater(ctx: Context, reply: LaterReply): void {
  * written, so whatever it still points to is held once per waiting caller.
  */
 function travelLight(ctx: Context) {
-  const { requestId, route, params, user, log } = ctx.state;
-  ctx.state = { requestId, route, params, user, log };
+  const { requestId, startedAt, route, params, user, log } = ctx.state;
+  ctx.state = { requestId, startedAt, route, params, user, log };
   ctx.request.body = undefined;
   const raw = ctx as unknown as { request: { rawBody?: string }; req: { rawBody?: string }; matched?: unknown; captures?: unknown; params?: unknown };
   raw.request.rawBody = undefined;
@@ -101,15 +106,15 @@ export function send(ctx: Context, reply: Reply | LaterReply): void {
 }
 
 /** Runs `fn` just before the answer is written: now, or when a later reply is written. */
-export function beforeAnswer(ctx: Context, fn: () => void): void {
+export function beforeAnswer(ctx: Context, fn: AnswerHook): void {
   const pending = ctx.state.pending as Pending | undefined;
   if (pending) pending.before(fn);
-  else fn();
+  else fn(ctx);
 }
 
 /** Runs `fn` once the request is answered: now, or when a later reply is written. */
-export function whenAnswered(ctx: Context, fn: () => void): void {
+export function whenAnswered(ctx: Context, fn: AnswerHook): void {
   const pending = ctx.state.pending as Pending | undefined;
   if (pending) pending.after(fn);
-  else fn();
+  else fn(ctx);
 }

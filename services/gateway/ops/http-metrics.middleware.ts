@@ -1,6 +1,6 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { metrics } from '../../../shared/metrics';
-import { whenAnswered } from '../http/respond-later';
+import { EdgeStep, elapsedMs } from '../http/edge.middleware';
 import { DASHBOARD_PATH } from './queue-dashboard';
 
 /** The route label: the OpenAPI path template, the dashboard mount, or `unmatched` (bounded label set). */
@@ -10,11 +10,12 @@ function routeLabel(ctx: Context): string {
   return 'unmatched';
 }
 
-/** Observes every request's duration by method, route and final status (register before the error middleware). */
-export function httpMetrics() {
+/** Observes every request's duration by method, route and final status, once it is answered. */
+export function httpMetrics(): EdgeStep {
   const histogram = metrics().http;
-  return (ctx: Context, next: Next) => {
-    const stop = histogram.startTimer();
-    return next().finally(() => whenAnswered(ctx, () => stop({ method: ctx.method, route: routeLabel(ctx), status: String(ctx.status) })));
+  return {
+    answered(ctx) {
+      histogram.observe({ method: ctx.method, route: routeLabel(ctx), status: String(ctx.status) }, elapsedMs(ctx) / 1000);
+    },
   };
 }

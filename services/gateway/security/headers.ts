@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import type { Context, Middleware, Next } from 'koa';
+import type { Context } from 'koa';
 import helmet from 'koa-helmet';
-import { beforeAnswer } from '../http/respond-later';
+import type { EdgeStep } from '../http/edge.middleware';
 
 /** The API answers JSON, text and SVG: nothing it serves may load or run anything, or be framed. */
 const API_POLICY = {
@@ -62,10 +62,10 @@ export function helmetHeaders(): [string, OutgoingHttpHeader][] {
  * Security headers on every answer (helmet's: CSP, HSTS, nosniff, frame and referrer policies,
  * ...), `Cache-Control: no-store` unless a handler says otherwise, and on HTML pages a policy that
  * allows exactly what the page loads. They are set when the answer is ready (also when a handler
- * threw: the error middleware outside renders it), so a caller awaiting a later answer does not
- * hold a dozen headers while it waits.
+ * threw: the edge renders the error first), so a caller awaiting a later answer does not hold a
+ * dozen headers while it waits.
  */
-export function securityHeaders(): Middleware {
+export function securityHeaders(): EdgeStep {
   const headers = helmetHeaders();
   const policies = new Map<string, string>();
   const apply = (ctx: Context) => {
@@ -84,5 +84,5 @@ export function securityHeaders(): Middleware {
       ctx.set('Content-Security-Policy', policy);
     }
   };
-  return (ctx: Context, next: Next) => next().finally(() => beforeAnswer(ctx, () => apply(ctx)));
+  return { beforeAnswer: apply };
 }
