@@ -28,7 +28,7 @@ const schema = {
     WORKER_POLL_MS: { type: 'integer', minimum: 50, maximum: 10000, default: 250, description: 'how often a worker looks for shows with work' },
     JOB_LOCK_SECONDS: { type: 'number', minimum: 1, maximum: 600, default: 15, description: 'job lock; a worker that dies mid-job is noticed after about this long' },
     JOB_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 100, default: 10, description: 'tries for a job that hits transient failures' },
-    ALLOCATION_BATCH: { type: 'integer', minimum: 1, maximum: 1000, default: 64, description: 'book jobs of one show a worker allocates in one transaction (the one it runs and those queued behind it; 1: one at a time)' },
+    ALLOCATION_BATCH: { type: 'integer', minimum: 1, maximum: 1000, default: 64, description: 'jobs of one show a worker decides in one transaction: bookings, or hold expiries (the one it runs and those of the same kind queued behind it; 1: one at a time)' },
     BODY_LIMIT: { type: 'string', pattern: '^[0-9]+(b|kb|mb)$', default: '16kb', description: 'largest accepted JSON body' },
     CORS_ORIGINS: { type: 'string', pattern: '^\\s*((\\*|https?://[^\\s,/]+)\\s*(,\\s*|$))*$', default: '', description: 'comma-separated allowed CORS origins, e.g. https://app.example.com (empty: none; * any origin)' },
     TRUST_PROXY_HOPS: { type: 'integer', minimum: 0, maximum: 10, default: 0, description: 'reverse proxies in front of the gateway whose X-Forwarded-For entries are trusted (0: use the socket address)' },

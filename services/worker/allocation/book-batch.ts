@@ -1,23 +1,8 @@
 import type { Knex } from 'knex';
 import type { BookJob, Outcome } from '../../../shared/queue/jobs';
-import { bullKey, queuePrefix, showQueueName } from '../../../shared/queue/names';
 import type { RedisClient } from '../../../shared/redis';
 import { BatchAllocator } from './allocate-batch';
-
-/**
- * The book jobs waiting at the head of a show's queue, in the order BullMQ hands them over
- * (the prioritized set's order), up to the first job that is not a booking. Returns id, data pairs.
- */
-const PEEK_BOOK_JOBS = `
-local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-local out = {}
-for _, id in ipairs(ids) do
-  local fields = redis.call('HMGET', ARGV[2] .. id, 'name', 'data')
-  if fields[1] ~= 'book' or not fields[2] then break end
-  out[#out + 1] = id
-  out[#out + 1] = fields[2]
-end
-return out`;
+import { peekQueueHead } from './queue-head';
 
 export interface BatchResult {
   outcome: Outcome;
@@ -131,13 +116,12 @@ export class BookBatcher {
   /** Up to `n` book jobs waiting at the head of the show's queue, in order, not decided here yet. */
   private async peek(showId: number, n: number, current?: string): Promise<BookJob[]> {
     const known = this.decided.get(showId);
-    const prefix = `${queuePrefix()}:${showQueueName(showId)}:`;
-    const raw = (await this.redis.eval(PEEK_BOOK_JOBS, 1, bullKey(showId, 'prioritized'), n + (known?.size ?? 0), prefix)) as string[];
+    const head = await peekQueueHead<BookJob>(this.redis, showId, 'book', n + (known?.size ?? 0));
     const out: BookJob[] = [];
-    for (let i = 0; i < raw.length && out.length < n; i += 2) {
-      if (raw[i] === current || known?.has(raw[i])) continue;
-      const data = JSON.parse(raw[i + 1]) as BookJob;
-      if (data.type !== 'book' || data.request_id !== raw[i] || data.show_id !== showId) break;
+    for (const { id, data } of head) {
+      if (out.length >= n) break;
+      if (id === current || known?.has(id)) continue;
+      if (data.type !== 'book' || data.request_id !== id || data.show_id !== showId) break;
       out.push(data);
     }
     return out;

@@ -5,8 +5,9 @@ import { bullKey } from '../../../shared/queue/names';
 import { FIFO_PRIORITY } from '../../../shared/queue/producer';
 import { publishOutcome, publishSeatsLeft } from '../../../shared/queue/results';
 import type { WorkerDeps } from '../deps';
-import { bookingAction, expireHold } from './allocate';
+import { bookingAction } from './allocate';
 import { BookBatcher } from './book-batch';
+import { ExpiryBatcher } from './expire-batch';
 
 /** What a processed job reports back to BullMQ (the full outcome lives in Postgres). */
 export interface JobReport {
@@ -58,6 +59,7 @@ export function makeProcessor(deps: WorkerDeps): JobHandler {
     settle: (job, outcome) => scheduleExpiry(deps, job, outcome),
     onError: (err) => deps.log.warn({ err: err.message }, 'allocating ahead failed; the jobs run on their own'),
   });
+  const expiries = new ExpiryBatcher(deps.db, deps.redis, deps.cfg.ALLOCATION_BATCH, (showId, available) => void publishSeatsLeft(deps.redis, showId, available));
   const opened = new Set<number>();
   const handlers: Record<JobType, JobHandler> = {
     async book(job) {
@@ -80,13 +82,13 @@ export function makeProcessor(deps: WorkerDeps): JobHandler {
     },
     async expire(job) {
       const data = job.data as ExpireHoldJob;
-      const res = await expireHold(deps.db, data.show_id, data.hold_request_id);
-      if (res.released.length) void publishSeatsLeft(deps.redis, data.show_id, res.available_seats);
+      // A batch announces the seats it released (at once, with the show's count after all of them).
+      const { result: res, early } = await expiries.expire(job.id!, data);
       if (res.retry_in_ms) {
         // Fired early (clock skew): look again when the hold is really due.
         await deps.queues.add(data.show_id, data, { jobId: `expire-${data.hold_request_id}-${Date.now()}`, delay: res.retry_in_ms, priority: 1 });
       }
-      deps.log.info({ job_id: job.id, show_id: data.show_id, released: res.released }, 'hold expired');
+      deps.log.info({ job_id: job.id, show_id: data.show_id, released: res.released, ...(early ? { batched: true } : {}) }, 'hold expired');
       return { status: 'completed', seats: res.released.length };
     },
   };
