@@ -9,7 +9,8 @@ export interface BookJob {
   allow_split?: boolean;
   hold?: boolean;
   created_at: string;
-  body_hash: string;
+  /** Fingerprint of what was asked; only requests with an Idempotency-Key carry one (to tell a replay from a reused key). */
+  body_hash?: string;
 }
 
 export interface BookingActionJob {
@@ -19,7 +20,7 @@ export interface BookingActionJob {
   show_id: number;
   booking_id: number;
   created_at: string;
-  body_hash: string;
+  body_hash?: string;
 }
 
 /** Internal: release a hold when its time is up. */

@@ -21,10 +21,35 @@ export function publishSeatsLeft(redis: RedisClient, showId: number, available: 
   return redis.publish(resultsChannel(), `- ${showId} ${available}\n`).catch(() => undefined);
 }
 
-/** A caller awaiting one request's outcome. */
-interface Waiting {
-  resolve: (o: Outcome | undefined) => void;
-  timer: NodeJS.Timeout;
+/**
+ * A caller awaiting one request's outcome: its promise and timer, and no closure of its own (the
+ * timer calls a shared function with the wait as its argument), so an open wait costs little.
+ */
+export class Waiting {
+  readonly promise: Promise<Outcome | undefined>;
+  private resolveWith!: (o: Outcome | undefined) => void;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly owner: ResultWaiter, readonly id: string, ms: number | undefined) {
+    this.promise = new Promise((resolve) => { this.resolveWith = resolve; });
+    if (ms !== undefined) this.timer = setTimeout(timeUp, ms, this);
+  }
+
+  /** Ends the wait with `outcome` (undefined: no outcome), once. */
+  settle(outcome: Outcome | undefined) {
+    clearTimeout(this.timer);
+    this.resolveWith(outcome);
+  }
+
+  /** Stops waiting (the caller went away): resolves undefined. */
+  cancel() {
+    this.owner.forget(this);
+    this.settle(undefined);
+  }
+}
+
+function timeUp(w: Waiting) {
+  w.cancel();
 }
 
 /**
@@ -33,7 +58,8 @@ interface Waiting {
  * A wait costs one map entry and one timer: tens of thousands can be open at once.
  */
 export class ResultWaiter extends EventEmitter {
-  private readonly waiters = new Map<string, Waiting[]>();
+  /** One wait per request id, or a list when several callers await the same request. */
+  private readonly waiters = new Map<string, Waiting | Waiting[]>();
   private stopped = false;
 
   /** `shutdown` ends every wait at once (undefined) when aborted, and any wait begun after it. */
@@ -58,59 +84,48 @@ export class ResultWaiter extends EventEmitter {
     const [id, show, seats] = message.slice(0, nl).split(' ');
     const available = Number(seats);
     if (available >= 0) this.emit('seats', Number(show), available);
-    const list = this.waiters.get(id);
-    if (!list) return;
+    const found = this.waiters.get(id);
+    if (!found) return;
     this.waiters.delete(id);
     const outcome = JSON.parse(message.slice(nl + 1)) as Outcome;
-    for (const w of list) {
-      clearTimeout(w.timer);
-      w.resolve(outcome);
-    }
+    for (const w of Array.isArray(found) ? found : [found]) w.settle(outcome);
   }
 
   private endAll() {
     this.stopped = true;
     const all = [...this.waiters.values()].flat();
     this.waiters.clear();
-    for (const w of all) {
-      clearTimeout(w.timer);
-      w.resolve(undefined);
-    }
+    for (const w of all) w.settle(undefined);
   }
 
-  private remove(id: string, w: Waiting) {
-    const list = this.waiters.get(id);
-    if (!list) return;
-    const i = list.indexOf(w);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.waiters.delete(id);
+  /** Drops one wait from the map (it ended without an outcome). */
+  forget(w: Waiting) {
+    const found = this.waiters.get(w.id);
+    if (found === w) {
+      this.waiters.delete(w.id);
+    } else if (Array.isArray(found)) {
+      const i = found.indexOf(w);
+      if (i >= 0) found.splice(i, 1);
+      if (found.length === 0) this.waiters.delete(w.id);
+    }
   }
 
   /**
    * Resolves with the outcome of `id`, or undefined after `ms`, on `cancel()` or at shutdown.
    * Register before enqueueing.
    */
-  wait(id: string, ms: number): { promise: Promise<Outcome | undefined>; cancel: () => void } {
-    let cancel = () => undefined as void;
-    const promise = new Promise<Outcome | undefined>((resolve) => {
-      if (this.stopped) return resolve(undefined);
-      const w: Waiting = {
-        resolve,
-        timer: setTimeout(() => {
-          this.remove(id, w);
-          resolve(undefined);
-        }, ms),
-      };
-      const list = this.waiters.get(id);
-      if (list) list.push(w);
-      else this.waiters.set(id, [w]);
-      cancel = () => {
-        clearTimeout(w.timer);
-        this.remove(id, w);
-        resolve(undefined);
-      };
-    });
-    return { promise, cancel };
+  wait(id: string, ms: number): Waiting {
+    if (this.stopped) {
+      const ended = new Waiting(this, id, undefined);
+      ended.settle(undefined);
+      return ended;
+    }
+    const w = new Waiting(this, id, ms);
+    const found = this.waiters.get(id);
+    if (!found) this.waiters.set(id, w);
+    else if (Array.isArray(found)) found.push(w);
+    else this.waiters.set(id, [found, w]);
+    return w;
   }
 
   async close(): Promise<void> {

@@ -64,7 +64,8 @@ export async function requestBooking(deps: GatewayDeps, caller: Caller, showId: 
   const seats = seatsOf(body);
   const now = Date.now();
   const requestId = newRequestId(showId, caller.id, headers.idempotencyKey);
-  const hash = bodyHash('book', showId, body);
+  // Only a keyed request can be replayed, so only it needs the fingerprint of what it asks.
+  const hash = headers.idempotencyKey ? bodyHash('book', showId, body) : undefined;
   const replay = headers.idempotencyKey ? await replayOfKey(deps, caller.id, headers.idempotencyKey, { request_id: requestId, body_hash: hash }) : undefined;
   if (replay && replay !== 'pending') return replay;
   // A pending replay passed these checks when it was accepted; the worker decides the rest.
@@ -73,7 +74,7 @@ export async function requestBooking(deps: GatewayDeps, caller: Caller, showId: 
   const job: BookJob = {
     type: 'book', request_id: requestId, user_id: caller.id, show_id: showId,
     ...(seats ? { seats } : { quantity: body.quantity, allow_split: body.allow_split ?? false }),
-    hold: body.hold ?? false, created_at: new Date(now).toISOString(), body_hash: hash,
+    hold: body.hold ?? false, created_at: new Date(now).toISOString(), ...(hash ? { body_hash: hash } : {}),
   };
   const inWaitingRoom = show.sales_open_at !== null && show.sales_open_at.getTime() > now;
   const prefer = parsePrefer(headers.prefer);

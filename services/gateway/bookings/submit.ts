@@ -1,6 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import { AppError } from '../../../shared/errors';
 import type { ClientJob, Outcome } from '../../../shared/queue/jobs';
+import type { Waiting } from '../../../shared/queue/results';
 import { queuePrefix } from '../../../shared/queue/names';
 import type { GatewayDeps } from '../deps';
 import { JobView, queuedView, storedOutcome, viewOfOutcome, viewOfQueuedJob } from '../jobs/job-view';
@@ -90,20 +91,29 @@ export async function submit(deps: GatewayDeps, job: ClientJob, opts: SubmitOpti
     waiting?.cancel();
     return replyForOutcome(early as unknown as Outcome);
   }
-  if (waiting) return { later: waiting.promise.then((outcome) => settle(deps, job, opts, outcome)), abandon: waiting.cancel };
+  if (waiting) return answerLater(deps, waiting, job, opts.waitSeconds);
   if (opts.admitted && !repeated) return accepted(admittedView(job, opts.admitted));
-  return settle(deps, job, opts, undefined);
+  return settle(deps, job, opts.waitSeconds, undefined);
+}
+
+/** What settling a request needs of its job (an awaiting caller holds only this much of it). */
+type JobRef = Pick<ClientJob, 'type' | 'request_id' | 'show_id' | 'created_at'>;
+
+/** The later reply of an awaiting caller. */
+function answerLater(deps: GatewayDeps, waiting: Waiting, job: ClientJob, waitSeconds: number): LaterReply {
+  const ref: JobRef = { type: job.type, request_id: job.request_id, show_id: job.show_id, created_at: job.created_at };
+  return { later: waiting.promise.then((outcome) => settle(deps, ref, waitSeconds, outcome)), abandon: () => waiting.cancel() };
 }
 
 /** The answer once the wait is over: the outcome, or the job's state on the queue (202 while it runs). */
-async function settle(deps: GatewayDeps, job: ClientJob, opts: SubmitOptions, outcome: Outcome | undefined): Promise<Reply> {
-  const done = outcome ?? (opts.waitSeconds > 0 ? await storedOutcome(job.request_id) : undefined);
+async function settle(deps: GatewayDeps, job: JobRef, waitSeconds: number, outcome: Outcome | undefined): Promise<Reply> {
+  const done = outcome ?? (waitSeconds > 0 ? await storedOutcome(job.request_id) : undefined);
   if (done) return replyForOutcome(done as unknown as Outcome);
   const queued = await viewOfQueuedJob(deps, job.show_id, job.request_id);
   if (queued) {
     const { user_id: _owner, ...view } = queued;
     const running = view.status === 'queued' || view.status === 'active';
-    return running || opts.waitSeconds === 0 ? accepted(view) : replyForOutcome(view);
+    return running || waitSeconds === 0 ? accepted(view) : replyForOutcome(view);
   }
   const finished = await storedOutcome(job.request_id);
   if (finished) return replyForOutcome(finished as unknown as Outcome);

@@ -29,29 +29,32 @@ export type AnswerHook = (ctx: Context) => void;
  * finishes a request (headers, log line, metrics) registers here instead of running at once.
  */
 class Pending {
-  private readonly beforeWrite: AnswerHook[] = [];
-  private readonly afterWrite: AnswerHook[] = [];
+  private beforeWrite?: AnswerHook;
+  private afterWrite?: AnswerHook;
 
   before(fn: AnswerHook) {
-    this.beforeWrite.push(fn);
+    this.beforeWrite = chain(this.beforeWrite, fn);
   }
 
   after(fn: AnswerHook) {
-    this.afterWrite.push(fn);
+    this.afterWrite = chain(this.afterWrite, fn);
   }
 
   /** Headers and body go out (unless the client is gone), then the after-write hooks run. */
   finish(ctx: Context) {
     const res = ctx.res;
     if (!res.destroyed && !res.writableEnded) {
-      for (const fn of this.beforeWrite) fn(ctx);
+      this.beforeWrite?.(ctx);
       const json = JSON.stringify(ctx.body);
       ctx.length = Buffer.byteLength(json);
       res.end(json);
     }
-    for (const fn of this.afterWrite) fn(ctx);
+    this.afterWrite?.(ctx);
   }
 }
+
+/** `first` then `then` (usually there is only one hook: the edge's). */
+const chain = (first: AnswerHook | undefined, then: AnswerHook): AnswerHook => (first ? (ctx) => { first(ctx); then(ctx); } : then);
 
 /**
  * Answers a reply that is not ready yet without keeping the middleware chain suspended: the chain
@@ -67,7 +70,7 @@ export function respondLater(ctx: Context, reply: LaterReply): void {
   ctx.state.pending = pending;
   const res = ctx.res;
   const gone = () => reply.abandon();
-  res.once('close', gone);
+  res.on('close', gone);
   const answer = (put: () => void) => {
     try {
       res.off('close', gone);

@@ -11,10 +11,14 @@ export const DRAIN_DEADLINE_MS = 15_000;
 export function drainable(server: http.Server): { drain(deadlineMs?: number): Promise<void> } {
   const inFlight = new Set<http.ServerResponse>();
   let draining = false;
+  // One listener function for every response ('close' comes once): no closure per request.
+  const untrack = function (this: http.ServerResponse) {
+    inFlight.delete(this);
+  };
   server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
     if (draining) res.setHeader('Connection', 'close');
     inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
+    res.on('close', untrack);
   });
   return {
     drain(deadlineMs = DRAIN_DEADLINE_MS) {
