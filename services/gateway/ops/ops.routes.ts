@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { koaSwagger } from 'koa2-swagger-ui';
-import type { Context, Next } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import { loadSpec } from '../../../shared/openapi';
 import type { GatewayDeps } from '../deps';
 import type { Handlers } from '../http/openapi-router';
@@ -30,15 +29,27 @@ function docsAsset(file: string): Promise<Buffer> {
   return assets.get(real)!;
 }
 
+/**
+ * The Swagger UI page, made on the first request for it: koa2-swagger-ui brings lodash and
+ * handlebars (a few MB of heap), which a gateway that never serves /docs does not need.
+ */
+let swaggerPage: Middleware | undefined;
+function swaggerUi(): Middleware {
+  if (!swaggerPage) {
+    const { koaSwagger } = require('koa2-swagger-ui') as typeof import('koa2-swagger-ui');
+    swaggerPage = koaSwagger({
+      routePrefix: false,
+      title: 'Boxoffice API',
+      swaggerCdnUrl: '/docs',
+      swaggerVersion: 'assets',
+      favicon: '/docs/assets/favicon-32x32.png',
+      swaggerOptions: { url: '/openapi.json', persistAuthorization: true, tryItOutEnabled: true },
+    });
+  }
+  return swaggerPage;
+}
+
 export function opsHandlers(deps: GatewayDeps): Handlers {
-  const swagger = koaSwagger({
-    routePrefix: false,
-    title: 'Boxoffice API',
-    swaggerCdnUrl: '/docs',
-    swaggerVersion: 'assets',
-    favicon: '/docs/assets/favicon-32x32.png',
-    swaggerOptions: { url: '/openapi.json', persistAuthorization: true, tryItOutEnabled: true },
-  });
   return {
     healthz(ctx) {
       ctx.body = { status: 'ok' };
@@ -63,7 +74,7 @@ export function opsHandlers(deps: GatewayDeps): Handlers {
       ctx.body = await docsAsset(file);
     },
     async docs(ctx: Context) {
-      await swagger(ctx, (async () => undefined) as unknown as Next);
+      await swaggerUi()(ctx, (async () => undefined) as unknown as Next);
     },
   };
 }
