@@ -80,4 +80,37 @@ describe('Redis full (maxmemory 2mb, noeviction): a clear 503, no acknowledged j
       admin.disconnect();
     }
   });
+
+  it('when bookings are refused with 503 because Redis is full, then they do not spend the caller\'s per-user budget', async () => {
+    const redisServer = await startRedis({ appendonly: false });
+    const admin = new IORedis(redisServer.url);
+    try {
+      await admin.config('SET', 'maxmemory', String(MAXMEMORY));
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      const [gateway, show, [user]] = await Promise.all([
+        spawnGateway({ REDIS_URL: redisServer.url, BOOK_RATE_LIMIT: '3', BOOK_RATE_WINDOW_SECONDS: '600' }), createShow({ total_seats: 100, max_seats_per_user: 100 }), createUsers(1),
+      ]);
+      const book = (seat: number) => gateway.api.post(`/shows/${show.id}/book`, { token: user.token, body: { seat_number: seat }, headers: { prefer: 'respond-async' } });
+      expect((await book(100)).status, 'the warm-up booking spends 1 of 3').to.equal(202);
+      // Fill Redis until it refuses writes.
+      const piece = 'x'.repeat(4 * 1024);
+      for (let i = 0; ; i++) {
+        const full = await admin.set(`filler:${i}`, piece).then(() => false, (err: Error) => /^OOM /.test(err.message));
+        if (full) break;
+      }
+      for (let seat = 1; seat <= 5; seat++) {
+        const res = await book(seat);
+        expectCleanError(res, [503]);
+        expect(res.body.error.code).to.equal('QUEUE_FULL');
+      }
+      await admin.del(await admin.keys('filler:*'));
+      expect((await book(6)).status, 'the budget still has 2 after five 503s').to.equal(202);
+      expect((await book(7)).status).to.equal(202);
+      const over = await book(8);
+      expect(over.status, 'the limit itself still holds').to.equal(429);
+      expect(over.body.error.code).to.equal('RATE_LIMITED');
+    } finally {
+      admin.disconnect();
+    }
+  });
 });

@@ -70,6 +70,11 @@ export class Admission {
     }
   }
 
+  /** Gives back one of the user's queue-bound requests (the request never reached the queue). */
+  async refundUser(userId: number): Promise<void> {
+    await this.perUser?.reward(String(userId), 1);
+  }
+
   /**
    * Takes a place on the show's queue; 429 SHOW_QUEUE_FULL when it is at MAX_QUEUE_DEPTH.
    * The place is the depth this process knows (read from Redis at most every DEPTH_REFRESH_MS and
