@@ -3,7 +3,8 @@ import { checkInvariants } from '../support/invariants';
 import { createShow, createUser, createUsers } from '../support/fixtures';
 import { startTestGateway, testDb, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
-import { activeSeats, bookingStatuses, sleep, stopWorkers, waitFor } from './feature-helpers';
+import { ShowQueues } from '../../shared/queue/producer';
+import { activeSeats, bookingStatuses, sleep, stopWorkers, testRedis, waitFor } from './feature-helpers';
 
 const HOLD_SECONDS = 2;
 
@@ -67,6 +68,24 @@ describe(`holds with expiry (worker process with HOLD_SECONDS=${HOLD_SECONDS})`,
     expect([status[4], status[5]]).to.deep.equal(['free', 'held']);
     const taken = await t.api.post(`/shows/${show.id}/book`, { token: other.token, body: { seat_number: 4 } });
     expect(taken.status, taken.text).to.equal(201);
+  });
+
+  it('when an expiry job fires a few milliseconds before its hold is due, then that job waits and releases the hold itself', async () => {
+    const show = await createShow();
+    const user = await createUser();
+    const held = await hold(t, user.token, show.id, { seat_numbers: [7, 8] });
+    expect(held.status, held.text).to.equal(201);
+    const due = new Date(held.body.result.expires_at).getTime();
+    const early = `expire-${held.body.id}-early`;
+    const queues = new ShowQueues(testRedis());
+    try {
+      await queues.add(show.id, { type: 'expire', show_id: show.id, hold_request_id: held.body.id }, { jobId: early, priority: 1, delay: Math.max(0, due - 40 - Date.now()) });
+      const line = await waitFor('the early expiry job', async () => worker.logs.find((l) => l.msg === 'hold expired' && l.job_id === early), 10_000);
+      expect(line.released, 'released by the early job, not by a second trip through the queue').to.deep.equal([7, 8]);
+      expect(await bookingStatuses(held.body.id)).to.deep.equal(['expired', 'expired']);
+    } finally {
+      await queues.close();
+    }
   });
 
   it('when nobody confirms, then the seats are free within a second of expires_at and a late confirm is 409 HOLD_EXPIRED', async () => {

@@ -27,10 +27,13 @@ async function scheduleExpiry(deps: WorkerDeps, job: BookJob, outcome: Outcome) 
   const stillHeld = (outcome.result?.bookings as { status: string }[]).some((b) => b.status === 'held');
   if (!stillHeld && outcome.replayed) return;
   const expiry: ExpireHoldJob = { type: 'expire', show_id: job.show_id, hold_request_id: job.request_id };
-  await deps.queues.add(job.show_id, expiry, { delay: Math.max(0, new Date(expiresAt).getTime() - Date.now()), priority: 1 });
+  // expires_at is to the millisecond, the stored time to the microsecond: +1 ms so the job is not due before the hold.
+  await deps.queues.add(job.show_id, expiry, { delay: Math.max(0, new Date(expiresAt).getTime() + 1 - Date.now()), priority: 1 });
 }
 
 const OPENED_TTL_SECONDS = 7 * 24 * 3600;
+/** An expiry this close to due waits in the job instead of being queued again (a delayed job can take seconds to come back). */
+const SHORT_WAIT_MS = 50;
 
 /**
  * The first waiting-room request a worker runs means the show has opened: log the seed of the
@@ -83,7 +86,12 @@ export function makeProcessor(deps: WorkerDeps): JobHandler {
     async expire(job) {
       const data = job.data as ExpireHoldJob;
       // A batch announces the seats it released (at once, with the show's count after all of them).
-      const { result: res, early } = await expiries.expire(job.id!, data);
+      let { result: res, early } = await expiries.expire(job.id!, data);
+      if (res.retry_in_ms !== null && res.retry_in_ms <= SHORT_WAIT_MS) {
+        // Due within a few milliseconds (clocks a hair apart): wait here rather than go back on the queue.
+        await new Promise((r) => setTimeout(r, res.retry_in_ms! + 1));
+        ({ result: res, early } = await expiries.expire(job.id!, data));
+      }
       if (res.retry_in_ms) {
         // Fired early (clock skew): look again when the hold is really due.
         await deps.queues.add(data.show_id, data, { jobId: `expire-${data.hold_request_id}-${Date.now()}`, delay: res.retry_in_ms, priority: 1 });
