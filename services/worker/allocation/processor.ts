@@ -92,9 +92,9 @@ export function makeProcessor(deps: WorkerDeps): JobHandler {
         await new Promise((r) => setTimeout(r, res.retry_in_ms! + 1));
         ({ result: res, early } = await expiries.expire(job.id!, data));
       }
-      if (res.retry_in_ms) {
+      if (res.retry_in_ms !== null) {
         // Fired early (clock skew): look again when the hold is really due.
-        await deps.queues.add(data.show_id, data, { jobId: `expire-${data.hold_request_id}-${Date.now()}`, delay: res.retry_in_ms, priority: 1 });
+        await deps.queues.add(data.show_id, data, { jobId: `expire-${data.hold_request_id}-${Date.now()}`, delay: Math.max(1, res.retry_in_ms), priority: 1 });
       }
       deps.log.info({ job_id: job.id, show_id: data.show_id, released: res.released, ...(early ? { batched: true } : {}) }, 'hold expired');
       return { status: 'completed', seats: res.released.length };
