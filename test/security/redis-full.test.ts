@@ -23,15 +23,21 @@ async function fill(redis: IORedis, target: number): Promise<void> {
   }
 }
 
+/** A Redis server of the test's own with MAXMEMORY and noeviction, and an admin connection to it. */
+async function limitedRedis() {
+  const redisServer = await startRedis({ appendonly: false });
+  const admin = new IORedis(redisServer.url);
+  await admin.config('SET', 'maxmemory', String(MAXMEMORY));
+  await admin.config('SET', 'maxmemory-policy', 'noeviction');
+  return { redisServer, admin };
+}
+
 describe('Redis full (maxmemory 2mb, noeviction): a clear 503, no acknowledged job lost', function () {
   this.timeout(120_000);
 
   it('when Redis refuses writes, then bookings answer 503 QUEUE_FULL with Retry-After, and once room is made every acknowledged job and every retried one has exactly one outcome', async () => {
-    const redisServer = await startRedis({ appendonly: false });
-    const admin = new IORedis(redisServer.url);
+    const { redisServer, admin } = await limitedRedis();
     try {
-      await admin.config('SET', 'maxmemory', String(MAXMEMORY));
-      await admin.config('SET', 'maxmemory-policy', 'noeviction');
       const [gateway, show, users] = await Promise.all([
         spawnGateway({ REDIS_URL: redisServer.url, BOOK_RATE_LIMIT: '0' }), createShow({ total_seats: 1000, max_seats_per_user: 100 }), createUsers(10),
       ]);
@@ -82,11 +88,8 @@ describe('Redis full (maxmemory 2mb, noeviction): a clear 503, no acknowledged j
   });
 
   it('when bookings are refused with 503 because Redis is full, then they do not spend the caller\'s per-user budget', async () => {
-    const redisServer = await startRedis({ appendonly: false });
-    const admin = new IORedis(redisServer.url);
+    const { redisServer, admin } = await limitedRedis();
     try {
-      await admin.config('SET', 'maxmemory', String(MAXMEMORY));
-      await admin.config('SET', 'maxmemory-policy', 'noeviction');
       const [gateway, show, [user]] = await Promise.all([
         spawnGateway({ REDIS_URL: redisServer.url, BOOK_RATE_LIMIT: '3', BOOK_RATE_WINDOW_SECONDS: '600' }), createShow({ total_seats: 100, max_seats_per_user: 100 }), createUsers(1),
       ]);
