@@ -50,7 +50,8 @@ export class ExpiryBatcher {
 
   /** Expiry jobs of the show queued right behind `current`, not decided here yet. */
   private async peek(showId: number, current: string) {
-    const head = await peekQueueHead<ExpireHoldJob>(this.redis, showId, 'expire', this.maxBatch + this.decided.size);
+    // Decided jobs are skipped; a batch begins with the job running, so few are ever at the head.
+    const head = await peekQueueHead<ExpireHoldJob>(this.redis, showId, 'expire', this.maxBatch + Math.min(this.decided.size, this.maxBatch));
     const out: { id: string; data: ExpireHoldJob }[] = [];
     for (const entry of head) {
       if (out.length >= this.maxBatch - 1) break;
