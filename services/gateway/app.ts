@@ -19,8 +19,9 @@ import { corsPolicy } from './security/cors';
 import { securityHeaders } from './security/headers';
 
 /**
- * The gateway's Koa app: the edge (request id, errors, security headers, log line, metrics), CORS, body, then the router built from
- * openapi/openapi.yaml. X-Forwarded-For is only believed for TRUST_PROXY_HOPS proxies in front.
+ * The gateway's Koa app: the edge (request id, errors, security headers, log line, metrics), CORS,
+ * the queue dashboard, body, then the router built from openapi/openapi.yaml. X-Forwarded-For is
+ * only believed for TRUST_PROXY_HOPS proxies in front.
  */
 export function createApp(deps: GatewayDeps): Koa {
   const hops = deps.cfg.TRUST_PROXY_HOPS;

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import type { Caller, GatewayDeps } from '../deps';
 import type { Handlers, Precheck } from '../http/openapi-router';
 import { listMyBookings, refuseEarly, requestBooking, requestBookingAction, RequestHeaders } from './booking.service';
-import { toAppError } from '../http/error.middleware';
+import { toAppError } from '../http/error-shape';
 import { LaterReply, Reply, send } from '../http/respond-later';
 
 const headersOf = (ctx: Context): RequestHeaders => ({ prefer: ctx.get('Prefer') || undefined, idempotencyKey: ctx.get('Idempotency-Key') || undefined });

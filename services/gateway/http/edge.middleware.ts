@@ -1,6 +1,6 @@
 import type { Context, Middleware, Next } from 'koa';
 import { AppError } from '../../../shared/errors';
-import { renderError } from './error.middleware';
+import { renderError } from './error-shape';
 import { AnswerHook, beforeAnswer, whenAnswered } from './respond-later';
 
 /**

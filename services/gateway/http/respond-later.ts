@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { renderError } from './error.middleware';
+import { renderError } from './error-shape';
 
 /** What a handler answers now, or later (an awaited outcome). */
 export interface Reply {
@@ -85,9 +85,9 @@ export function respondLater(ctx: Context, reply: LaterReply): void {
 }
 
 /**
- * Lets go of what a waiting request no longer needs (the answer and its log line only need the
- * route, the path parameters, the caller and the request's logger): the token's claims, the
- * body as text and parsed, the router's match. Koa keeps the context until the answer is
+ * Lets go of what a waiting request no longer needs (the answer, its log line and its metrics only
+ * need the request id and start time, the route, the path parameters, the caller and the request's
+ * logger): the token's claims, the body as text and parsed, the router's match. Koa keeps the context until the answer is
  * written, so whatever it still points to is held once per waiting caller.
  */
 function travelLight(ctx: Context) {
