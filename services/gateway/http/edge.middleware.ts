@@ -1,7 +1,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import { AppError } from '../../../shared/errors';
 import { renderError } from './error-shape';
-import { AnswerHook, beforeAnswer, whenAnswered } from './respond-later';
+import { AnswerHook, onAnswer } from './respond-later';
 
 /**
  * Something done for every request at the gateway's edge: when it arrives, just before its
@@ -38,10 +38,7 @@ export function edge(steps: EdgeStep[]): Middleware {
   const arrive = all(steps.map((s) => s.arrive));
   const before = all(steps.map((s) => s.beforeAnswer));
   const answered = all(steps.map((s) => s.answered));
-  const finish = (ctx: Context) => {
-    beforeAnswer(ctx, before);
-    whenAnswered(ctx, answered);
-  };
+  const finish = (ctx: Context) => onAnswer(ctx, before, answered);
   return (ctx: Context, next: Next) => {
     ctx.state.startedAt = performance.now();
     arrive(ctx);

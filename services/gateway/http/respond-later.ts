@@ -25,36 +25,25 @@ export function setReply(ctx: Context, reply: Reply): void {
 export type AnswerHook = (ctx: Context) => void;
 
 /**
- * A request whose answer is written after its middleware chain has returned. Middleware that
- * finishes a request (headers, log line, metrics) registers here instead of running at once.
+ * A request whose answer is written after its middleware chain has returned. The edge's hooks
+ * (headers before the write; log line and metrics after it) wait here instead of running at once.
  */
 class Pending {
-  private beforeWrite?: AnswerHook;
-  private afterWrite?: AnswerHook;
+  before?: AnswerHook;
+  after?: AnswerHook;
 
-  before(fn: AnswerHook) {
-    this.beforeWrite = chain(this.beforeWrite, fn);
-  }
-
-  after(fn: AnswerHook) {
-    this.afterWrite = chain(this.afterWrite, fn);
-  }
-
-  /** Headers and body go out (unless the client is gone), then the after-write hooks run. */
+  /** Headers and body go out (unless the client is gone), then the after-write hook runs. */
   finish(ctx: Context) {
     const res = ctx.res;
     if (!res.destroyed && !res.writableEnded) {
-      this.beforeWrite?.(ctx);
+      this.before?.(ctx);
       const json = JSON.stringify(ctx.body);
       ctx.length = Buffer.byteLength(json);
       res.end(json);
     }
-    this.afterWrite?.(ctx);
+    this.after?.(ctx);
   }
 }
-
-/** `first` then `then` (usually there is only one hook: the edge's). */
-const chain = (first: AnswerHook | undefined, then: AnswerHook): AnswerHook => (first ? (ctx) => { first(ctx); then(ctx); } : then);
 
 /**
  * Answers a reply that is not ready yet without keeping the middleware chain suspended: the chain
@@ -87,8 +76,8 @@ export function respondLater(ctx: Context, reply: LaterReply): void {
 /**
  * Lets go of what a waiting request no longer needs (the answer, its log line and its metrics only
  * need the request id and start time, the route, the path parameters, the caller and the request's
- * logger): the token's claims, the body as text and parsed, the router's match. Koa keeps the context until the answer is
- * written, so whatever it still points to is held once per waiting caller.
+ * logger): the token's claims, the body as text and parsed, the router's match. Koa keeps the
+ * context until the answer is written, so whatever it still points to is held once per waiting caller.
  */
 function travelLight(ctx: Context) {
   const { requestId, startedAt, route, params, user, log } = ctx.state;
@@ -108,16 +97,14 @@ export function send(ctx: Context, reply: Reply | LaterReply): void {
   else setReply(ctx, reply);
 }
 
-/** Runs `fn` just before the answer is written: now, or when a later reply is written. */
-export function beforeAnswer(ctx: Context, fn: AnswerHook): void {
+/** Runs `before` just before the answer is written and `after` once it is: now, or when a later reply is written. */
+export function onAnswer(ctx: Context, before: AnswerHook, after: AnswerHook): void {
   const pending = ctx.state.pending as Pending | undefined;
-  if (pending) pending.before(fn);
-  else fn(ctx);
-}
-
-/** Runs `fn` once the request is answered: now, or when a later reply is written. */
-export function whenAnswered(ctx: Context, fn: AnswerHook): void {
-  const pending = ctx.state.pending as Pending | undefined;
-  if (pending) pending.after(fn);
-  else fn(ctx);
+  if (pending) {
+    pending.before = before;
+    pending.after = after;
+  } else {
+    before(ctx);
+    after(ctx);
+  }
 }
