@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { BookJob, Outcome } from '../../../shared/queue/jobs';
 import type { RedisClient } from '../../../shared/redis';
 import { BatchAllocator } from './allocate-batch';
-import { peekQueueHead } from './queue-head';
+import { batchAtHead } from './queue-head';
 
 export interface BatchResult {
   outcome: Outcome;
@@ -116,14 +116,11 @@ export class BookBatcher {
   /** Up to `n` book jobs waiting at the head of the show's queue, in order, not decided here yet. */
   private async peek(showId: number, n: number, current?: string): Promise<BookJob[]> {
     const known = this.decided.get(showId);
-    const head = await peekQueueHead<BookJob>(this.redis, showId, 'book', n + (known?.size ?? 0));
-    const out: BookJob[] = [];
-    for (const { id, data } of head) {
-      if (out.length >= n) break;
-      if (id === current || known?.has(id)) continue;
-      if (data.type !== 'book' || data.request_id !== id || data.show_id !== showId) break;
-      out.push(data);
-    }
-    return out;
+    const head = await batchAtHead<BookJob>(this.redis, showId, 'book', n, {
+      skip: (id) => id === current || known?.has(id) === true,
+      skipping: known?.size ?? 0,
+      fits: (id, data) => data.request_id === id,
+    });
+    return head.map((e) => e.data);
   }
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { ExpireHoldJob } from '../../../shared/queue/jobs';
 import type { RedisClient } from '../../../shared/redis';
 import { expireHolds, ExpiryResult } from './allocate';
-import { peekQueueHead } from './queue-head';
+import { batchAtHead } from './queue-head';
 
 const STALE_MS = 30_000;
 const MAX_REMEMBERED = 10_000;
@@ -49,17 +49,12 @@ export class ExpiryBatcher {
   }
 
   /** Expiry jobs of the show queued right behind `current`, not decided here yet. */
-  private async peek(showId: number, current: string) {
+  private peek(showId: number, current: string) {
     // Decided jobs are skipped; a batch begins with the job running, so few are ever at the head.
-    const head = await peekQueueHead<ExpireHoldJob>(this.redis, showId, 'expire', this.maxBatch + Math.min(this.decided.size, this.maxBatch));
-    const out: { id: string; data: ExpireHoldJob }[] = [];
-    for (const entry of head) {
-      if (out.length >= this.maxBatch - 1) break;
-      if (entry.id === current || this.decided.has(entry.id)) continue;
-      if (entry.data.type !== 'expire' || entry.data.show_id !== showId) break;
-      out.push(entry);
-    }
-    return out;
+    return batchAtHead<ExpireHoldJob>(this.redis, showId, 'expire', this.maxBatch - 1, {
+      skip: (id) => id === current || this.decided.has(id),
+      skipping: 1 + Math.min(this.decided.size, this.maxBatch),
+    });
   }
 
   /** Decided expiries whose jobs another worker ran instead (they found their hold released). */

@@ -17,10 +17,38 @@ end
 return out`;
 
 /** Up to `n` jobs named `name` at the head of the show's queue (one round trip), with their parsed data. */
-export async function peekQueueHead<T>(redis: RedisClient, showId: number, name: string, n: number): Promise<{ id: string; data: T }[]> {
+async function peekQueueHead<T>(redis: RedisClient, showId: number, name: string, n: number): Promise<{ id: string; data: T }[]> {
   const prefix = `${queuePrefix()}:${showQueueName(showId)}:`;
   const raw = (await redis.eval(PEEK_HEAD, 1, bullKey(showId, 'prioritized'), n, prefix, name)) as string[];
   const out: { id: string; data: T }[] = [];
   for (let i = 0; i < raw.length; i += 2) out.push({ id: raw[i], data: JSON.parse(raw[i + 1]) as T });
+  return out;
+}
+
+export interface HeadBatch<T> {
+  /** Jobs to pass over (the one running, those already decided); `skipping` of them may be at the head. */
+  skip: (id: string) => boolean;
+  skipping: number;
+  /** A further check on a job's data; the batch stops at the first job that fails it. */
+  fits?: (id: string, data: T) => boolean;
+}
+
+/**
+ * Up to `n` jobs named `name` of the show waiting at the head of its queue, in order, passing over
+ * the ones `skip` names and stopping at the first that is not such a job of this show: the jobs
+ * a batch can take along with the one running.
+ */
+export async function batchAtHead<T extends { type: string; show_id: number }>(
+  redis: RedisClient, showId: number, name: T['type'], n: number, batch: HeadBatch<T>,
+): Promise<{ id: string; data: T }[]> {
+  const head = await peekQueueHead<T>(redis, showId, name, n + batch.skipping);
+  const out: { id: string; data: T }[] = [];
+  for (const entry of head) {
+    if (out.length >= n) break;
+    if (batch.skip(entry.id)) continue;
+    const { id, data } = entry;
+    if (data.type !== name || data.show_id !== showId || (batch.fits && !batch.fits(id, data))) break;
+    out.push(entry);
+  }
   return out;
 }
