@@ -8,7 +8,7 @@ import { bookingHandlers, bookingPrechecks } from './bookings/booking.routes';
 import { catalogHandlers } from './catalog/catalog.routes';
 import type { GatewayDeps } from './deps';
 import { edge } from './http/edge.middleware';
-import { buildRouter } from './http/openapi-router';
+import { buildRoutes } from './http/openapi-router';
 import { requestLog } from './http/request-log.middleware';
 import { jobHandlers } from './jobs/job.routes';
 import { httpMetrics } from './ops/http-metrics.middleware';
@@ -20,14 +20,14 @@ import { securityHeaders } from './security/headers';
 
 /**
  * The gateway's Koa app: the edge (request id, errors, security headers, log line, metrics), CORS,
- * the queue dashboard, body, then the router built from openapi/openapi.yaml. X-Forwarded-For is
+ * the queue dashboard, body, then the routes built from openapi/openapi.yaml. X-Forwarded-For is
  * only believed for TRUST_PROXY_HOPS proxies in front.
  */
 export function createApp(deps: GatewayDeps): Koa {
   const hops = deps.cfg.TRUST_PROXY_HOPS;
   const app = new Koa({ proxy: hops > 0, maxIpsCount: hops });
   app.silent = true;
-  const router = buildRouter(loadSpec(), {
+  const routes = buildRoutes(loadSpec(), {
     ...authHandlers(deps), ...catalogHandlers(deps), ...bookingHandlers(deps), ...jobHandlers(deps), ...opsHandlers(deps),
   }, authGuards(deps), bookingPrechecks(deps));
   app.use(edge([requestLog(deps.log), httpMetrics(), securityHeaders()]));
@@ -45,7 +45,6 @@ export function createApp(deps: GatewayDeps): Koa {
       throw new AppError(400, 'MALFORMED_JSON', 'The body is not valid JSON');
     },
   }));
-  app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true }));
+  app.use(routes);
   return app;
 }

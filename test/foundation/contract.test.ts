@@ -8,10 +8,16 @@ import { createShow, createUser, TEST_PASSWORD, TestUser } from '../support/fixt
 import { TestGateway } from '../support/gateway';
 import { foundationGateway } from './shared-gateway';
 
-/** Every router the real app mounts, found through the dispatch middleware @koa/router marks with `.router`. */
+/**
+ * Every router the real app mounts: those of the spec's routes (`routers`), and any mounted as is
+ * (found through the dispatch middleware @koa/router marks with `.router`).
+ */
 function mountedRouters(t: TestGateway): Router[] {
   const app = createApp(t.gw.deps);
-  return app.middleware.map((m) => (m as unknown as { router?: Router }).router).filter((r): r is Router => !!r);
+  return app.middleware.flatMap((m) => {
+    const mounted = m as unknown as { router?: Router; routers?: Router[] };
+    return mounted.routers ?? (mounted.router ? [mounted.router] : []);
+  });
 }
 
 const specRoutes = () => listOperations().map((o) => `${o.method.toUpperCase()} ${o.koaPath}`).sort();

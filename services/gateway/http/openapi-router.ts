@@ -79,15 +79,28 @@ function validator(op: Operation, coercing: Ajv2020, strict: Ajv2020): Middlewar
  */
 export type Precheck = (ctx: Context, next: Next) => Promise<void> | void;
 
+/** The spec's routes as one middleware; `routers` are the routers it dispatches to. */
+export type SpecRoutes = Middleware & { routers: Router[] };
+
+/** A path's first segment, compared as the routers compare paths (case-insensitively). */
+function firstSegment(path: string): string {
+  const end = path.indexOf('/', 1);
+  return (end < 0 ? path.slice(1) : path.slice(1, end)).toLowerCase();
+}
+
 /**
- * Builds the router from the spec: every operation gets auth (if `security`), role, validation
+ * Builds the routes from the spec: every operation gets auth (if `security`), role, validation
  * and its handler. An operation with a precheck verifies the token and validates the request
  * first, then runs the precheck, and only then asks the user directory.
+ *
+ * Operations are grouped by their path's first segment (/shows, /bookings, /jobs, ...), one
+ * router each, with its own 405/501 answers. A router tests every one of its routes against each
+ * request it gets; grouped, a booking is tested against the few /shows routes, not all of them.
  */
-export function buildRouter(doc: OpenApiDoc, handlers: Handlers, guards: RouteGuards, prechecks: Record<string, Precheck> = {}): Router {
+export function buildRoutes(doc: OpenApiDoc, handlers: Handlers, guards: RouteGuards, prechecks: Record<string, Precheck> = {}): SpecRoutes {
   const coercing = makeAjv(doc, true);
   const strict = makeAjv(doc, false);
-  const router = new Router();
+  const routers = new Map<string, Router>();
   const ops = listOperations(doc);
   const missing = ops.filter((o) => !handlers[o.operationId]).map((o) => o.operationId);
   const unused = [...Object.keys(handlers), ...Object.keys(prechecks)].filter((id) => !ops.some((o) => o.operationId === id));
@@ -114,7 +127,19 @@ export function buildRouter(doc: OpenApiDoc, handlers: Handlers, guards: RouteGu
     }
     const handler = handlers[op.operationId];
     chain.push(async (ctx) => handler(ctx));
+    const segment = firstSegment(op.koaPath);
+    const router = routers.get(segment) ?? new Router();
+    routers.set(segment, router);
     router[op.method](op.operationId, op.koaPath, ...chain);
   }
-  return router;
+  const bySegment = new Map([...routers].map(([segment, router]): [string, Middleware] => {
+    const routes = router.routes() as Middleware;
+    const allowed = router.allowedMethods({ throw: true }) as Middleware;
+    return [segment, (ctx, next) => routes(ctx, () => allowed(ctx, next))];
+  }));
+  const dispatch: Middleware = (ctx, next) => {
+    const routes = bySegment.get(firstSegment(ctx.path));
+    return routes ? routes(ctx, next) : next();
+  };
+  return Object.assign(dispatch, { routers: [...routers.values()] });
 }
