@@ -14,7 +14,7 @@ import { jobHandlers } from './jobs/job.routes';
 import { httpMetrics } from './ops/http-metrics.middleware';
 import { opsHandlers } from './ops/ops.routes';
 import { queueDashboard } from './ops/queue-dashboard';
-import { declaredBodyLimit } from './security/body-limit';
+import { declaredBodyLimit, limitBytes } from './security/body-limit';
 import { corsPolicy } from './security/cors';
 import { securityHeaders } from './security/headers';
 
@@ -37,7 +37,8 @@ export function createApp(deps: GatewayDeps): Koa {
   app.use(declaredBodyLimit(deps.cfg.BODY_LIMIT));
   app.use(bodyParser({
     enableTypes: ['json'],
-    jsonLimit: deps.cfg.BODY_LIMIT,
+    // In bytes: given as text, raw-body would parse the limit again on every request.
+    jsonLimit: limitBytes(deps.cfg.BODY_LIMIT),
     jsonStrict: true,
     onError: (err: Error & { status?: number }) => {
       if (err.status === 413) throw new AppError(413, 'PAYLOAD_TOO_LARGE', `The body is larger than ${deps.cfg.BODY_LIMIT}`);

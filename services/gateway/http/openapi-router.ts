@@ -126,7 +126,7 @@ export function buildRoutes(doc: OpenApiDoc, handlers: Handlers, guards: RouteGu
       chain.push(validator(op, coercing, strict));
     }
     const handler = handlers[op.operationId];
-    chain.push(async (ctx) => handler(ctx));
+    chain.push((ctx) => handler(ctx));
     const segment = firstSegment(op.koaPath);
     const router = routers.get(segment) ?? new Router();
     routers.set(segment, router);
