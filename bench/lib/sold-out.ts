@@ -20,9 +20,12 @@ export interface SoldOutProbe {
   gatewayMs: Summary;
 }
 
-/** duration_ms of the gateway's request lines for refused bookings of `showId`, logged after byte `from`. */
-async function loggedDurations(logFile: string, from: number, showId: number): Promise<number[]> {
-  await new Promise((r) => setTimeout(r, 500)); // the gateway writes its log asynchronously
+/**
+ * duration_ms of the gateway's request lines for refused bookings of `showId`, logged after byte
+ * `from`. The gateway writes a request's line (synchronously) before its answer goes out, so every
+ * answered call's line is in the file by now.
+ */
+function loggedDurations(logFile: string, from: number, showId: number): number[] {
   const text = fs.readFileSync(logFile, 'utf8').slice(from);
   const out: number[] = [];
   for (const line of text.split('\n')) {
@@ -67,7 +70,7 @@ export async function probeSoldOut(gateway: Child, users: BenchUser[], showId: n
       }
     });
     const enqueued = Number((await redis.get(bullKey(showId, 'id'))) ?? 0) - addsBefore;
-    const gatewayMs = summarize(await loggedDurations(gateway.logFile, logFrom, showId));
+    const gatewayMs = summarize(loggedDurations(gateway.logFile, logFrom, showId));
     return { requests: n, refused, other, enqueued, latencyMs: summarize(latencies), gatewayMs };
   } finally {
     client.close();

@@ -135,7 +135,7 @@ describe('booking pipeline: await or poll, jobs, reads', function () {
     await eventually(async () => logged('detached from idle show') === 1, 30_000, 'the worker to detach');
     const again = await book(t.api, u.token, show.id, { seat_number: 2 });
     expect(again.status, again.text).to.equal(201);
-    // Worker logs arrive through a pipe, written asynchronously: the line may trail the answer.
+    // Worker logs arrive through a pipe that this process reads as it can: the line may trail the answer.
     await eventually(async () => logged('attached to show') === 2, 5_000, 'the worker to log that it attached again');
   });
 

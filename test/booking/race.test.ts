@@ -48,7 +48,7 @@ describe(`booking races over ${WORKERS} worker processes`, function () {
     expect(await activeSeats(testDb(), show.id)).to.deep.equal([seat]);
     const report = await checkInvariants(testDb(), show.id, ids as string[]);
     expect(report).to.deep.include({ duplicates: 0, lost: [], outcomes: 300, mismatched: [], activeSeats: 1, counter: 1 });
-    // Worker logs arrive through a pipe, written asynchronously: the line may trail the answers.
+    // Worker logs arrive through a pipe that this process reads as it can: the line may trail the answers.
     await eventually(async () => attachedTo(workers, show.id) >= 1, 5_000, 'a worker process (the show\'s owner) to log that it attached to the show');
     console.log(`      300 same-seat requests, jobs finished per worker process: ${jobsDoneBy(workers, show.id).join(' / ')}`);
   });
