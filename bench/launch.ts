@@ -142,7 +142,7 @@ async function main() {
     const { ratios, targets } = ratiosAndTargets(ceilings, accept.project, drain, soldOut, waiters);
     const report: LaunchReport = {
       command: `npm run bench:launch${process.argv.length > 3 ? ` -- ${process.argv.slice(3).join(' ')}` : ''}`, machine, options: args, ceilings,
-      gatewayAccept: accept.project, drain, soldOut, burst: figures, burstCpu: run.burstCpu, waiters, ratios, targets, checks, timeline: run.timeline.rows(),
+      gatewayAccept: accept.project, drain, soldOut, burst: figures, burstCpu: run.burstCpu, waiters, ratios, acceptRounds: accept.rounds, targets, checks, timeline: run.timeline.rows(),
       profiles: stack.profileDir ? summarizeProfiles(stack.profileDir) : [],
     };
     console.log(printReport(report));

@@ -3,6 +3,7 @@ import { createLaunchShow } from './fixtures';
 import { AcceptResult, AcceptSample, DrainResult, measureAccept, measureAllocationLoop, measureBullDrain, mergeAccept, TxResult } from './ceilings';
 import type { Child } from './children';
 import type { BenchStack } from './stack';
+import { round } from './stats';
 import { table } from './table';
 
 export interface CeilingOptions {
@@ -37,7 +38,9 @@ export async function ceilingA(stack: BenchStack, users: BenchUser[], showId: nu
  * Koa + JWT + queue.add app as a child process, both warmed up, then measured in alternating
  * rounds (so that the machine's other load hits both alike), on a show of their own each.
  */
-export async function compareAccept(stack: BenchStack, gateway: Child, users: BenchUser[], shows: { bare: number; project: number }, opts: CeilingOptions): Promise<{ a: AcceptResult; project: AcceptResult }> {
+export async function compareAccept(
+  stack: BenchStack, gateway: Child, users: BenchUser[], shows: { bare: number; project: number }, opts: CeilingOptions,
+): Promise<{ a: AcceptResult; project: AcceptResult; rounds: number[] }> {
   const app = await stack.startEntry('ceiling-a', 'bench/lib/bare-gateway');
   const per = Math.max(1, Math.ceil(opts.acceptRequests / ROUNDS));
   const samples: { a: AcceptSample[]; project: AcceptSample[] } = { a: [], project: [] };
@@ -52,7 +55,11 @@ export async function compareAccept(stack: BenchStack, gateway: Child, users: Be
   } finally {
     await stack.stop(app);
   }
-  return { a: mergeAccept(samples.a), project: mergeAccept(samples.project) };
+  const rate = (x: AcceptSample) => x.accepted / x.seconds;
+  // Each round's ratio: how far the whole-run ratio moves with the machine and with the users'
+  // tokens (the first rounds' users are new to the gateway, the last round's are not).
+  const rounds = samples.project.map((p, i) => round(rate(p) / rate(samples.a[i]), 3));
+  return { a: mergeAccept(samples.a), project: mergeAccept(samples.project), rounds };
 }
 
 /** Ceilings (b) and (c), in this process. */

@@ -29,6 +29,8 @@ export interface LaunchReport {
   burstCpu: { gatewayMsPerCall: number; workerMsPerJob: number };
   waiters?: WaitersResult;
   ratios: Record<string, number>;
+  /** The accept ratio of each alternating round (project over ceiling (a)). */
+  acceptRounds: number[];
   targets: { name: string; value: string; target: string; met: boolean }[];
   checks: BurstChecks;
   timeline: Record<string, number | null>[];
@@ -70,7 +72,7 @@ export function printReport(r: LaunchReport): string {
     ceilingTable(r.ceilings),
     table('Launch (project, same run)', ['figure', 'value', 'p50 / p99 ms', 'vs ceiling'], [
       ['gateway accept, respond-async, no worker', `${r.gatewayAccept.rate} req/s`, ms(r.gatewayAccept.latencyMs),
-        `${pct(r.ratios.accept_vs_a)} of (a); CPU ${r.gatewayAccept.cpuMsPerRequest} vs ${r.ceilings.a.cpuMsPerRequest} ms/req`],
+        `${pct(r.ratios.accept_vs_a)} of (a) (rounds ${r.acceptRounds.map(pct).join(' ')}); CPU ${r.gatewayAccept.cpuMsPerRequest} vs ${r.ceilings.a.cpuMsPerRequest} ms/req`],
       ['allocation, one hot show, queue worked off', `${r.drain.rate} jobs/s`, '', `${pct(r.ratios.drain_vs_b)} of (b), ${pct(r.ratios.drain_vs_c)} of (c); CPU ${r.drain.cpuMsPerJob} vs ${r.ceilings.b.cpuMsPerJob} ms/job`],
       ['sold out: 409 without enqueueing (client)', `${r.soldOut.refused}/${r.soldOut.requests}, ${r.soldOut.enqueued} enqueued`, ms(r.soldOut.latencyMs), ''],
       ['sold out: same, at the gateway (its log)', `n=${r.soldOut.gatewayMs.n}`, ms(r.soldOut.gatewayMs), ''],
