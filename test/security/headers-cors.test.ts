@@ -9,16 +9,24 @@ const directives = (csp: string) => new Map(csp.split(';').map((d) => d.trim().s
 /** How the policy must name where a page resource comes from. */
 const sourceFor = (url: string) => (/^https?:/.test(url) ? new URL(url).origin : "'self'");
 
+/** What every API answer carries (OWASP's REST Security Cheat Sheet, and a same-origin resource policy). */
 const SECURITY_HEADERS: Record<string, RegExp> = {
   'content-security-policy': /^default-src 'none';.*frame-ancestors 'none'/,
   'x-content-type-options': /^nosniff$/,
   'x-frame-options': /^DENY$/,
   'strict-transport-security': /^max-age=\d+; includeSubDomains$/,
   'referrer-policy': /^no-referrer$/,
-  'cross-origin-opener-policy': /^same-origin$/,
   'cross-origin-resource-policy': /^same-origin$/,
-  'x-dns-prefetch-control': /^off$/,
   'cache-control': /^no-store$/,
+};
+/** helmet's headers that only a rendered document uses: on HTML pages, not on JSON answers. */
+const DOCUMENT_HEADERS: Record<string, RegExp> = {
+  'cross-origin-opener-policy': /^same-origin$/,
+  'origin-agent-cluster': /^\?1$/,
+  'x-dns-prefetch-control': /^off$/,
+  'x-download-options': /^noopen$/,
+  'x-permitted-cross-domain-policies': /^none$/,
+  'x-xss-protection': /^0$/,
 };
 
 describe('security headers and CORS', function () {
@@ -30,7 +38,7 @@ describe('security headers and CORS', function () {
     [t, customer] = await Promise.all([startSecurityGateway(), createUser()]);
   });
 
-  it('when any answer is sent (success, 401, 404, 413), then it carries the helmet headers and no X-Powered-By', async () => {
+  it('when any API answer is sent (success, 401, 404, 413), then it carries the API security headers, none of the document-only ones and no X-Powered-By', async () => {
     const answers = await Promise.all([
       t.api.get('/movies'), t.api.get('/my-bookings', { token: customer.token }), t.api.get('/my-bookings'), t.api.get('/no/such/route'),
       t.api.post('/login', { raw: JSON.stringify({ username: 'x'.repeat(20_000) }) }),
@@ -38,8 +46,16 @@ describe('security headers and CORS', function () {
     expect(answers.map((a) => a.status)).to.deep.equal([200, 200, 401, 404, 413]);
     for (const res of answers) {
       for (const [name, pattern] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(name) ?? '', `${name} on ${res.status}`).to.match(pattern);
+      for (const name of Object.keys(DOCUMENT_HEADERS)) expect(res.headers.get(name), `${name} on ${res.status}`).to.equal(null);
       expect(res.headers.get('x-powered-by')).to.equal(null);
     }
+  });
+
+  it('when an HTML page is served (/docs), then it carries every security header, the document-only ones too', async () => {
+    const page = await t.api.get('/docs');
+    expect(page.status).to.equal(200);
+    expect(page.headers.get('content-type')).to.match(/^text\/html/);
+    for (const [name, pattern] of Object.entries({ ...SECURITY_HEADERS, ...DOCUMENT_HEADERS })) expect(page.headers.get(name) ?? '', name).to.match(pattern);
   });
 
   it('when /docs is loaded, then its policy allows what the Swagger UI page uses (its scripts and styles, its inline script by hash, calls to this origin) and nothing more', async () => {
@@ -66,8 +82,8 @@ describe('security headers and CORS', function () {
     const admin = await createUser('admin');
     const page = await t.api.get('/admin/queues', { token: admin.token });
     expect(page.status, page.text.slice(0, 200)).to.equal(200);
-    for (const name of ['x-content-type-options', 'x-frame-options', 'strict-transport-security', 'referrer-policy']) {
-      expect(page.headers.get(name) ?? '', name).to.match(SECURITY_HEADERS[name]);
+    for (const name of ['x-content-type-options', 'x-frame-options', 'strict-transport-security', 'referrer-policy', 'cross-origin-opener-policy']) {
+      expect(page.headers.get(name) ?? '', name).to.match({ ...SECURITY_HEADERS, ...DOCUMENT_HEADERS }[name]);
     }
     const csp = directives(page.headers.get('content-security-policy')!);
     const external = [...page.text.matchAll(/<script[^>]*\ssrc="([^"]+)"/g)].map((m) => m[1]);
