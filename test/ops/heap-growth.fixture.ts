@@ -1,0 +1,27 @@
+/**
+ * Run by heap-growth.test.ts under `node --trace-gc-verbose`: the gateway's heap policy, a small
+ * live heap with garbage churning through it, then a live heap of ~300 MB with the same churn.
+ * Prints PHASE <MB> after each, between V8's own lines about the limits it set.
+ */
+import { boundHeapGrowth } from '../../services/gateway/heap-growth';
+
+boundHeapGrowth({ headroomBytes: 40e6, minPercent: 40, maxPercent: 300 });
+const live: string[] = [];
+let garbage: object[] = [];
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+async function phase(liveMb: number, allocations: number) {
+  while (live.length < liveMb * 1000) live.push('x'.repeat(900) + live.length);
+  for (let i = 0; i < allocations; i++) {
+    garbage.push({ i, s: 'y'.repeat(200) + i });
+    if (garbage.length > 100_000) garbage = [];
+    // The policy hears of each full collection through a PerformanceObserver: let it run.
+    if (i % 10_000 === 0) await tick();
+  }
+  console.log(`PHASE ${liveMb}`);
+}
+
+void (async () => {
+  await phase(5, 3e6);
+  await phase(300, 3e6);
+})();
