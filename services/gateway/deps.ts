@@ -5,6 +5,7 @@ import type { ShowQueues } from '../../shared/queue/producer';
 import type { ResultWaiter } from '../../shared/queue/results';
 import type { RedisClient } from '../../shared/redis';
 import type { Tokens } from './auth/tokens';
+import type { UserChanges } from './auth/user-changes';
 import type { UserDirectory } from './auth/user-directory';
 import type { ShowCache } from './catalog/show-cache';
 import type { Admission } from './security/admission';
@@ -19,6 +20,8 @@ export interface GatewayDeps {
   waiter: ResultWaiter;
   tokens: Tokens;
   users: UserDirectory;
+  /** Deletions and role changes of users, as Postgres notifies them. */
+  userChanges: UserChanges;
   shows: ShowCache;
   /** Per-user booking budget and per-show queue depth limit. */
   admission: Admission;

@@ -9,6 +9,7 @@ import { ResultWaiter } from '../../shared/queue/results';
 import { createRedis } from '../../shared/redis';
 import { createApp } from './app';
 import { Tokens } from './auth/tokens';
+import { UserChanges } from './auth/user-changes';
 import { UserDirectory } from './auth/user-directory';
 import { ShowCache } from './catalog/show-cache';
 import { Admission } from './security/admission';
@@ -49,8 +50,11 @@ export async function startGateway(opts: { cfg?: Config; port?: number; log?: Lo
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
   subscriber.on('error', (err) => log.warn({ err: err.message }, 'redis subscriber error'));
   await waiter.start();
+  const users = new UserDirectory();
+  const userChanges = new UserChanges(cfg.DATABASE_URL, log, (channel, payload) => db.raw('SELECT pg_notify(?, ?)', [channel, payload]), (id) => users.forget(id));
+  await userChanges.start();
   const deps: GatewayDeps = {
-    cfg, db, redis, queues: new ShowQueues(redis), waiter, tokens: new Tokens(cfg), users: new UserDirectory(), shows, log,
+    cfg, db, redis, queues: new ShowQueues(redis), waiter, tokens: new Tokens(cfg), users, userChanges, shows, log,
     admission: new Admission(redis, cfg), loginLimiter: new LoginLimiter(redis, cfg, cfg.QUEUE_PREFIX),
     shutdown: stopping.signal,
   };
@@ -73,7 +77,7 @@ export async function startGateway(opts: { cfg?: Config; port?: number; log?: Lo
       await drained;
       unwatch.forEach((stop) => stop());
       await deps.queues.close();
-      await Promise.all([waiter.close(), redis.quit().catch(() => undefined), db.destroy()]);
+      await Promise.all([waiter.close(), redis.quit().catch(() => undefined), db.destroy(), userChanges.stop()]);
       log.info('gateway stopped');
     })();
     return closing;

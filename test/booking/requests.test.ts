@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { createShow, createUser } from '../support/fixtures';
-import { startTestGateway, testDb, TestGateway } from '../support/gateway';
+import { heardOfChange, startTestGateway, testDb, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
 import { activeSeats, ASYNC, AWAIT, book, cancel, jobIdOf, pollJob } from './booking-client';
 
@@ -78,7 +78,7 @@ describe('booking requests: validation, all or nothing, idempotency, cancel', fu
       expect((await book(t.api, b.token, other.id, { seat_number: 1 })).status, 'the budget is untouched').to.equal(201);
       // The user directory is not asked: a deleted user's token is refused as sold out there, as unknown elsewhere.
       await testDb()('users').where('id', c.id).delete();
-      t.gw.deps.users.forget(c.id);
+      await heardOfChange(t.gw, c.id);
       expect((await book(t.api, c.token, show.id, { quantity: 1 })).body.error.code).to.equal('SOLD_OUT');
       expect((await book(t.api, c.token, other.id, { quantity: 1 })).status).to.equal(401);
     });

@@ -6,7 +6,7 @@ import { config } from '../../shared/config';
 import { User } from '../../shared/db/models';
 import { expectMatchesSpec } from '../support/contract';
 import { createUser, TestUser } from '../support/fixtures';
-import { testDb, TestGateway } from '../support/gateway';
+import { heardOfChange, testDb, TestGateway } from '../support/gateway';
 import { foundationGateway } from './shared-gateway';
 
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -140,6 +140,7 @@ describe('auth: signup, login, refresh and token checks', () => {
       const gone = await createUser();
       const refreshToken = new Tokens(config()).sign(gone, 'refresh');
       await User.query().deleteById(gone.id);
+      await heardOfChange(t.gw, gone.id);
       expectUnauthorized(await t.api.post('/token/refresh', { body: { refresh: refreshToken } }), 'refreshToken');
     });
 
@@ -241,6 +242,7 @@ describe('auth: signup, login, refresh and token checks', () => {
     it('when the user of a valid token has been deleted, then it answers 401', async () => {
       const gone = await createUser();
       await User.query().deleteById(gone.id);
+      await heardOfChange(t.gw, gone.id);
       expectUnauthorized(await t.api.get('/my-bookings', { token: gone.token }));
     });
   });

@@ -32,3 +32,12 @@ export function testDb(): Knex {
   }
   return db;
 }
+
+/** Resolves once the gateway has heard from Postgres that the user was deleted or changed role. */
+export async function heardOfChange(gw: RunningGateway, userId: number, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (gw.deps.userChanges.unchanged(userId)) {
+    if (Date.now() > deadline) throw new Error(`the gateway did not hear of user ${userId}'s change within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,6 +1,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import koaJwt from 'koa-jwt';
 import { AppError, forbidden } from '../../../shared/errors';
+import type { Role } from '../../../shared/db/models';
 import type { Caller, GatewayDeps } from '../deps';
 import type { TokenClaims } from './tokens';
 import { VerifiedTokens } from './verified-tokens';
@@ -17,19 +18,24 @@ function describeRejection(err: { originalError?: { name?: string } }, tokenSent
   return err.originalError?.name === 'TokenExpiredError' ? 'The token has expired' : 'The token is invalid';
 }
 
-/** The caller as the verified token names it, before the user directory has confirmed it. */
+/** The caller as the verified token names it, before the user directory or the change feed has confirmed it. */
 export interface TokenCaller {
   id: number;
   username: string;
+  /** The role the token was issued with (absent if the token names none we know). */
+  role?: Role;
 }
+
+const ROLES: readonly unknown[] = ['customer', 'admin'] satisfies Role[];
 
 /**
  * koa-jwt with the algorithm pinned and iss/aud checked, access tokens only (`verifyToken`,
- * sets ctx.state.token), then the user directory: the user still exists, with which role
- * (`identify`, sets ctx.state.user). `authenticate` is both. A header koa-jwt has accepted
+ * sets ctx.state.token), then the user still exists, with which role (`identify`, sets
+ * ctx.state.user): a customer's token for a user Postgres has reported no deletion or role
+ * change of (UserChanges) is taken at its word; anyone else is asked of the user directory. `authenticate` is both. A header koa-jwt has accepted
  * is remembered until its token expires (VerifiedTokens), so repeats skip the verification.
  */
-export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users'>, verifiedTokens = new VerifiedTokens()) {
+export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users' | 'userChanges'>, verifiedTokens = new VerifiedTokens()) {
   const jwt = koaJwt({ secret: deps.tokens.key as never, ...deps.tokens.verifyOptions, key: 'claims' });
 
   const verifyToken: Middleware = (ctx: Context, next: Next) => {
@@ -46,7 +52,7 @@ export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users'>, verified
       const claims = ctx.state.claims as TokenClaims & { exp?: number };
       const id = Number(claims?.sub);
       if (claims?.typ !== 'access' || !Number.isSafeInteger(id)) throw invalidToken('An access token is required', true);
-      const caller: TokenCaller = { id, username: claims.username };
+      const caller: TokenCaller = { id, username: claims.username, ...(ROLES.includes(claims.role) ? { role: claims.role } : {}) };
       verifiedTokens.remember(header, caller, claims.exp);
       ctx.state.token = caller;
       return next();
@@ -58,8 +64,10 @@ export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users'>, verified
   };
 
   const identify: Middleware = async (ctx: Context, next: Next) => {
-    const { id, username } = ctx.state.token as TokenCaller;
-    const role = await deps.users.role(id);
+    const { id, username, role: issued } = ctx.state.token as TokenCaller;
+    // A customer Postgres has reported no deletion or role change of is still a customer. Admin
+    // rights are always confirmed by the directory, whatever a token claims.
+    const role = issued === 'customer' && deps.userChanges.unchanged(id) ? issued : await deps.users.role(id);
     if (!role) throw invalidToken('The user no longer exists', true);
     ctx.state.user = { id, role, username } satisfies Caller;
     return next();
