@@ -52,7 +52,8 @@ export async function startGateway(opts: { cfg?: Config; port?: number; log?: Lo
   await waiter.start();
   const users = new UserDirectory();
   const userChanges = new UserChanges(cfg.DATABASE_URL, log, (channel, payload) => db.raw('SELECT pg_notify(?, ?)', [channel, payload]), (id) => users.forget(id));
-  await userChanges.start();
+  // Not awaited: until it listens (within a second, or never behind a transaction pooler) users are looked up.
+  void userChanges.start();
   const deps: GatewayDeps = {
     cfg, db, redis, queues: new ShowQueues(redis), waiter, tokens: new Tokens(cfg), users, userChanges, shows, log,
     admission: new Admission(redis, cfg), loginLimiter: new LoginLimiter(redis, cfg, cfg.QUEUE_PREFIX),

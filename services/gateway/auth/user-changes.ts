@@ -139,6 +139,6 @@ export class UserChanges {
     if (this.stopped) return;
     const wait = RECONNECT_MS[Math.min(this.failures++, RECONNECT_MS.length - 1)];
     this.log.warn({ err: err?.message, retry_ms: wait }, 'user changes: not listening; users are looked up until it listens again');
-    this.retry = setTimeout(() => void this.start(), wait);
+    this.retry = setTimeout(() => void this.start(), wait).unref();
   }
 }
