@@ -5,7 +5,9 @@ import { listMyBookings, refuseEarly, requestBooking, requestBookingAction, Requ
 import { toAppError } from '../http/error-shape';
 import { LaterReply, Reply, send } from '../http/respond-later';
 
-const headersOf = (ctx: Context): RequestHeaders => ({ prefer: ctx.get('Prefer') || undefined, idempotencyKey: ctx.get('Idempotency-Key') || undefined });
+/** The headers a queue-bound request reads, read once per request (a booking's precheck and its handler both need them). */
+const headersOf = (ctx: Context): RequestHeaders =>
+  (ctx.state.headers ??= { prefer: ctx.get('Prefer') || undefined, idempotencyKey: ctx.get('Idempotency-Key') || undefined });
 
 export function bookingHandlers(deps: GatewayDeps): Handlers {
   const caller = (ctx: Context) => ctx.state.user as Caller;
