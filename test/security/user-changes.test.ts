@@ -4,20 +4,8 @@ import { config } from '../../shared/config';
 import { User } from '../../shared/db/models';
 import { createLogger } from '../../shared/logger';
 import { createUser, TestUser } from '../support/fixtures';
+import { until } from '../ops/processes';
 import { startTestGateway, testDb, TestGateway } from '../support/gateway';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Calls `probe` every 20 ms until `done` holds of its answer; returns how long that took. */
-async function within<T>(ms: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<{ ms: number; last: T }> {
-  const started = Date.now();
-  for (;;) {
-    const last = await probe();
-    if (done(last)) return { ms: Date.now() - started, last };
-    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms; last answer ${JSON.stringify(last)}`);
-    await sleep(20);
-  }
-}
 
 describe('auth: deletions and role changes of users reach the gateway from Postgres', function () {
   this.timeout(30_000);
@@ -27,7 +15,7 @@ describe('auth: deletions and role changes of users reach the gateway from Postg
   before(async () => {
     t = await startTestGateway();
     testDb();
-    await within(5000, async () => t.gw.deps.userChanges.connected, Boolean);
+    await until(() => t.gw.deps.userChanges.connected, 5000, 'the change feed listening');
     // Counts what the user directory is asked (it still answers as always).
     roleLookups = [];
     const directory = t.gw.deps.users;
@@ -51,7 +39,7 @@ describe('auth: deletions and role changes of users reach the gateway from Postg
     const user = await createUser();
     expect(await myBookings(user)).to.equal(200);
     await User.query().deleteById(user.id);
-    const { ms } = await within(1000, () => myBookings(user), (s) => s === 401);
+    const ms = await until(async () => (await myBookings(user)) === 401, 1000, '401 for the deleted user');
     expect(ms).to.be.below(1000);
     expect(roleLookups, 'a changed user is asked of the directory').to.include(user.id);
   });
@@ -61,9 +49,9 @@ describe('auth: deletions and role changes of users reach the gateway from Postg
     const createMovie = () => t.api.post('/movies', { token: admin.token, body: { title: `m-${Date.now()}`, duration_minutes: 100 } }).then((r) => r.status);
     expect(await createMovie()).to.equal(201);
     await User.query().findById(admin.id).patch({ role: 'customer' });
-    await within(1000, createMovie, (s) => s === 403);
+    await until(async () => (await createMovie()) === 403, 1000, '403 once demoted');
     await User.query().findById(admin.id).patch({ role: 'admin' });
-    await within(1000, createMovie, (s) => s === 201);
+    await until(async () => (await createMovie()) === 201, 1000, '201 once promoted');
   });
 
   it('when a customer\'s token claims admin, then the directory decides (403), whatever the change feed knows', async () => {
@@ -80,14 +68,14 @@ describe('auth: deletions and role changes of users reach the gateway from Postg
     const killed = await testDb().raw(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'gateway-user-changes' AND datname = current_database()");
     expect(killed.rows.length).to.be.greaterThan(0);
-    await within(2000, async () => t.gw.deps.userChanges.connected, (c) => !c);
+    await until(() => !t.gw.deps.userChanges.connected, 2000, 'the feed noticing the lost connection');
     const asked = roleLookups.length;
     expect(await myBookings(seen)).to.equal(200);
     expect(roleLookups.slice(asked), 'an unchanged customer is asked of the directory while nothing is heard').to.include(seen.id);
     await testDb()('users').where('id', later.id).delete();
     expect(await myBookings(later)).to.equal(401);
     expect(t.gw.deps.userChanges.connected, 'still not listening when checked').to.equal(false);
-    const { ms } = await within(5000, async () => t.gw.deps.userChanges.connected, Boolean);
+    const ms = await until(() => t.gw.deps.userChanges.connected, 5000, 'the feed listening again');
     expect(ms).to.be.below(5000);
     expect(await myBookings(later)).to.equal(401);
     const again = roleLookups.length;

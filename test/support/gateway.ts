@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import { config } from '../../shared/config';
 import { createDb } from '../../shared/db';
 import { RunningGateway, startGateway } from '../../services/gateway/gateway';
+import { until } from '../ops/processes';
 import { onCleanup } from './cleanup';
 import { client, Client } from './http';
 
@@ -35,9 +36,5 @@ export function testDb(): Knex {
 
 /** Resolves once the gateway has heard from Postgres that the user was deleted or changed role. */
 export async function heardOfChange(gw: RunningGateway, userId: number, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (gw.deps.userChanges.unchanged(userId)) {
-    if (Date.now() > deadline) throw new Error(`the gateway did not hear of user ${userId}'s change within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await until(() => !gw.deps.userChanges.unchanged(userId), timeoutMs, `the gateway hearing of user ${userId}'s change`);
 }
