@@ -11,6 +11,12 @@ export interface HeapGrowthPolicy {
 }
 
 /**
+ * The gateway's: 40 MB of garbage, or 40% of the live heap once that is more (services/gateway/main.ts
+ * says what was measured).
+ */
+export const GATEWAY_HEAP_POLICY: HeapGrowthPolicy = { headroomBytes: 40e6, minPercent: 40, maxPercent: 300 };
+
+/**
  * How far the old generation may grow past its live heap before the next full collection, as
  * V8's `--heap-growing-percent`: enough for `headroomBytes` of garbage, at least `minPercent` and
  * at most `maxPercent` of the live heap.
@@ -31,6 +37,8 @@ export function growingPercent(liveBytes: number, policy: HeapGrowthPolicy): num
  * the factor for the next one is chosen from it (V8 reads the flag whenever it sets a limit).
  * Returns a function that stops watching.
  */
+const isMajor = (e: PerformanceEntry) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR;
+
 export function boundHeapGrowth(policy: HeapGrowthPolicy): () => void {
   let current = -1;
   let lastLive = 0;
@@ -47,8 +55,7 @@ export function boundHeapGrowth(policy: HeapGrowthPolicy): () => void {
   };
   apply();
   const observer = new PerformanceObserver((list) => {
-    const major = (e: PerformanceEntry) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR;
-    if (list.getEntries().some(major)) apply();
+    if (list.getEntries().some(isMajor)) apply();
   });
   observer.observe({ entryTypes: ['gc'] });
   return () => observer.disconnect();

@@ -1,6 +1,6 @@
 import { ConfigError } from '../../shared/config';
 import { startGateway } from './gateway';
-import { boundHeapGrowth } from './heap-growth';
+import { boundHeapGrowth, GATEWAY_HEAP_POLICY } from './heap-growth';
 
 // Room for garbage in the old generation: 40 MB, or 40% of the live heap once that is more (V8
 // otherwise lets a fast-allocating process grow it up to four times). Thousands of awaiting
@@ -10,7 +10,7 @@ import { boundHeapGrowth } from './heap-growth';
 // gateway accepting bookings be marked again every ~20 MB promoted. In an interleaved accept run
 // on 2 cores a 48 MB floor took 11% off the gateway's CPU per accepted request (0.155 vs 0.175
 // ms); 24, 32 and 40 MB left 10,000 waiters at the same 278-296 MB.
-boundHeapGrowth({ headroomBytes: 40e6, minPercent: 40, maxPercent: 300 });
+boundHeapGrowth(GATEWAY_HEAP_POLICY);
 
 startGateway()
   .then((gw) => {

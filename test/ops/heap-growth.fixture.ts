@@ -3,9 +3,9 @@
  * live heap with garbage churning through it, then a live heap of ~300 MB with the same churn.
  * Prints PHASE <MB> after each, between V8's own lines about the limits it set.
  */
-import { boundHeapGrowth } from '../../services/gateway/heap-growth';
+import { boundHeapGrowth, GATEWAY_HEAP_POLICY } from '../../services/gateway/heap-growth';
 
-boundHeapGrowth({ headroomBytes: 40e6, minPercent: 40, maxPercent: 300 });
+boundHeapGrowth(GATEWAY_HEAP_POLICY);
 const live: string[] = [];
 let garbage: object[] = [];
 const tick = () => new Promise((resolve) => setImmediate(resolve));

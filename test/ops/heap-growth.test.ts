@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
-import { growingPercent } from '../../services/gateway/heap-growth';
+import { GATEWAY_HEAP_POLICY as policy, growingPercent } from '../../services/gateway/heap-growth';
 
 const ROOT = path.join(__dirname, '..', '..');
-const policy = { headroomBytes: 40e6, minPercent: 40, maxPercent: 300 };
 
 describe('ops: the gateway\'s old-generation growth', function () {
   this.timeout(120_000);

@@ -22,18 +22,17 @@ function describeRejection(err: { originalError?: { name?: string } }, tokenSent
 export interface TokenCaller {
   id: number;
   username: string;
-  /** The role the token was issued with (absent if the token names none we know). */
+  /** The role the token was issued with (only a customer's is ever taken at its word). */
   role?: Role;
 }
-
-const ROLES: readonly unknown[] = ['customer', 'admin'] satisfies Role[];
 
 /**
  * koa-jwt with the algorithm pinned and iss/aud checked, access tokens only (`verifyToken`,
  * sets ctx.state.token), then the user still exists, with which role (`identify`, sets
  * ctx.state.user): a customer's token for a user Postgres has reported no deletion or role
- * change of (UserChanges) is taken at its word; anyone else is asked of the user directory. `authenticate` is both. A header koa-jwt has accepted
- * is remembered until its token expires (VerifiedTokens), so repeats skip the verification.
+ * change of (UserChanges) is taken at its word; anyone else is asked of the user directory.
+ * `authenticate` is both. A header koa-jwt has accepted is remembered until its token expires
+ * (VerifiedTokens), so repeats skip the verification.
  */
 export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users' | 'userChanges'>, verifiedTokens = new VerifiedTokens()) {
   const jwt = koaJwt({ secret: deps.tokens.key as never, ...deps.tokens.verifyOptions, key: 'claims' });
@@ -52,7 +51,7 @@ export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users' | 'userCha
       const claims = ctx.state.claims as TokenClaims & { exp?: number };
       const id = Number(claims?.sub);
       if (claims?.typ !== 'access' || !Number.isSafeInteger(id)) throw invalidToken('An access token is required', true);
-      const caller: TokenCaller = { id, username: claims.username, ...(ROLES.includes(claims.role) ? { role: claims.role } : {}) };
+      const caller: TokenCaller = { id, username: claims.username, role: claims.role };
       verifiedTokens.remember(header, caller, claims.exp);
       ctx.state.token = caller;
       return next();
