@@ -71,10 +71,11 @@ export async function requestBooking(deps: GatewayDeps, caller: Caller, showId: 
   // A pending replay passed these checks when it was accepted; the worker decides the rest.
   const show = replay ? knownShow(await deps.shows.get(showId)) : assertBookable(await deps.shows.get(showId), seats, now, deps.cfg.PREQUEUE_SECONDS);
   const admitted = replay ? undefined : await deps.admission.admitToShow(showId);
+  // One literal with every field (no spreads): a field left undefined is not in the job's JSON.
   const job: BookJob = {
     type: 'book', request_id: requestId, user_id: caller.id, show_id: showId,
-    ...(seats ? { seats } : { quantity: body.quantity, allow_split: body.allow_split ?? false }),
-    hold: body.hold ?? false, created_at: new Date(now).toISOString(), ...(hash ? { body_hash: hash } : {}),
+    seats, quantity: seats ? undefined : body.quantity, allow_split: seats ? undefined : body.allow_split ?? false,
+    hold: body.hold ?? false, created_at: new Date(now).toISOString(), body_hash: hash,
   };
   const inWaitingRoom = show.sales_open_at !== null && show.sales_open_at.getTime() > now;
   const prefer = parsePrefer(headers.prefer);
@@ -85,7 +86,7 @@ export async function requestBooking(deps: GatewayDeps, caller: Caller, showId: 
       // timestamp + delay is BullMQ's due time: the same millisecond for every waiting-room job, so all are shuffled together.
       ? { timestamp: now, delay: show.sales_open_at!.getTime() - now, priority: waitingRoomPriority(show.shuffle_seed, requestId) }
       : undefined,
-    admitted: admitted && !inWaitingRoom ? { ...admitted, available: show.available } : undefined,
+    admitted: admitted && !inWaitingRoom ? { position: admitted.position, rate: admitted.rate, seatsPerJob: admitted.seatsPerJob, available: show.available } : undefined,
   });
 }
 

@@ -67,12 +67,11 @@ export interface SubmitOptions {
 /** The 202 for a request admission has just placed on a live show's queue. */
 function admittedView(job: ClientJob, admitted: NonNullable<SubmitOptions['admitted']>): JobView {
   const { position, rate, seatsPerJob, available } = admitted;
-  return {
-    ...queuedView(job, job.request_id, job.show_id),
+  return queuedView(job, job.request_id, job.show_id, {
     position,
     eta_seconds: rate > 0 ? Math.round((position / rate) * 10) / 10 : null,
     likely_sold_out: position * seatsPerJob >= available,
-  };
+  });
 }
 
 /** Puts a request on its show's queue (once, whatever the retries), then answers 202 or waits for the outcome. */

@@ -79,6 +79,19 @@ function validator(op: Operation, coercing: Ajv2020, strict: Ajv2020): Middlewar
  */
 export type Precheck = (ctx: Context, next: Next) => Promise<void> | void;
 
+/**
+ * An operation's steps as one middleware: each step's `next` runs the following one. The router
+ * composes a matched route's middleware with koa-compose on every request, which flattens the
+ * list and makes a promise and a bound function per step; handed one middleware, it does that once.
+ * A step that throws, or returns a rejected promise, fails the request as it would in koa-compose.
+ */
+export function inOrder(steps: Middleware[]): Middleware {
+  return (ctx, next) => {
+    const run = (i: number): Promise<void> | void => (i < steps.length ? steps[i](ctx, () => run(i + 1) as Promise<void>) : next());
+    return run(0);
+  };
+}
+
 /** The spec's routes as one middleware; `routers` are the routers it dispatches to. */
 export type SpecRoutes = Middleware & { routers: Router[] };
 
@@ -130,7 +143,7 @@ export function buildRoutes(doc: OpenApiDoc, handlers: Handlers, guards: RouteGu
     const segment = firstSegment(op.koaPath);
     const router = routers.get(segment) ?? new Router();
     routers.set(segment, router);
-    router[op.method](op.operationId, op.koaPath, ...chain);
+    router[op.method](op.operationId, op.koaPath, inOrder(chain));
   }
   const bySegment = new Map([...routers].map(([segment, router]): [string, Middleware] => {
     const routes = router.routes() as Middleware;

@@ -30,12 +30,19 @@ export function viewOfOutcome(o: OutcomeFields): JobView {
   };
 }
 
-/** A job still waiting on its queue, before anything is known of its place. */
-export function queuedView(job: Pick<ClientJob, 'type' | 'created_at'>, id: string, showId: number): JobView {
-  const created = iso(job.created_at);
+/** Where a queued job stands: unknown (null) until its place has been counted. */
+export type QueuePlace = Pick<JobView, 'position' | 'eta_seconds' | 'likely_sold_out'>;
+const UNPLACED: QueuePlace = { position: null, eta_seconds: null, likely_sold_out: false };
+
+/**
+ * A job still waiting on its queue: before anything is known of its place, or at `place`. Built as
+ * one literal (no spreads): a booking's 202 is made from it on the hot path. A job's `created_at`
+ * is already the gateway's own toISOString().
+ */
+export function queuedView(job: Pick<ClientJob, 'type' | 'created_at'>, id: string, showId: number, place = UNPLACED): JobView {
   return {
-    id, type: job.type, show_id: showId, status: 'queued', position: null, eta_seconds: null, likely_sold_out: false,
-    result: null, error: null, created_at: created, finished_at: null,
+    id, type: job.type, show_id: showId, status: 'queued', position: place.position, eta_seconds: place.eta_seconds, likely_sold_out: place.likely_sold_out,
+    result: null, error: null, created_at: job.created_at, finished_at: null,
   };
 }
 
