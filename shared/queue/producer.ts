@@ -54,7 +54,8 @@ export class ShowQueues {
    */
   async add(showId: number, job: AnyJob, opts: JobsOptions = {}): Promise<Job> {
     const jobId = job.type === 'expire' ? `expire-${job.hold_request_id}` : job.request_id;
-    await this.announce(showId, opts.delay ? Date.now() + opts.delay : Date.now());
+    const announcing = this.announce(showId, opts.delay ? Date.now() + opts.delay : Date.now());
+    if (announcing) await announcing;
     const added = await this.queue(showId).add(job.type, job, {
       jobId,
       priority: FIFO_PRIORITY,
@@ -71,15 +72,16 @@ export class ShowQueues {
   /**
    * Tells workers the show has work from `at` (ms). Work due now is announced at most once per
    * ANNOUNCE_EVERY_MS per show; callers in the meantime share the announcement under way, so
-   * nobody goes on as if announced when it failed.
+   * nobody goes on as if announced when it failed. Nothing to wait for (undefined) when the show
+   * was announced within the last ANNOUNCE_EVERY_MS: the common case on a booking's hot path.
    */
-  async announce(showId: number, at = Date.now()): Promise<void> {
+  announce(showId: number, at = Date.now()): Promise<void> | undefined {
     const now = Date.now();
     // Delayed work only moves the score earlier (LT), never postponing work that is already due.
-    if (at > now) return void (await this.redis.zadd(dueShowsKey(), 'LT', at, String(showId)));
+    if (at > now) return this.redis.zadd(dueShowsKey(), 'LT', at, String(showId)).then(() => undefined);
     const underWay = this.announcing.get(showId);
     if (underWay) return underWay;
-    if (now - (this.announced.get(showId) ?? 0) < ANNOUNCE_EVERY_MS) return;
+    if (now - (this.announced.get(showId) ?? 0) < ANNOUNCE_EVERY_MS) return undefined;
     if (this.announced.size > 10_000) this.announced.clear();
     // Work due now always moves the score, so a worker's compare-and-remove on detach cannot drop it.
     const announcing = this.redis.zadd(dueShowsKey(), now, String(showId))

@@ -62,14 +62,19 @@ export function authGuards(deps: Pick<GatewayDeps, 'tokens' | 'users' | 'userCha
     });
   };
 
-  const identify: Middleware = async (ctx: Context, next: Next) => {
-    const { id, username, role: issued } = ctx.state.token as TokenCaller;
-    // A customer Postgres has reported no deletion or role change of is still a customer. Admin
-    // rights are always confirmed by the directory, whatever a token claims.
-    const role = issued === 'customer' && deps.userChanges.unchanged(id) ? issued : await deps.users.role(id);
+  const admit = (ctx: Context, next: Next, token: TokenCaller, role: Role | null) => {
     if (!role) throw invalidToken('The user no longer exists', true);
-    ctx.state.user = { id, role, username } satisfies Caller;
+    ctx.state.user = { id: token.id, role, username: token.username } satisfies Caller;
     return next();
+  };
+
+  // A customer Postgres has reported no deletion or role change of is still a customer: answered
+  // without a promise or a look-up. Admin rights are always confirmed by the directory, whatever a
+  // token claims.
+  const identify: Middleware = (ctx: Context, next: Next) => {
+    const token = ctx.state.token as TokenCaller;
+    if (token.role === 'customer' && deps.userChanges.unchanged(token.id)) return admit(ctx, next, token, 'customer');
+    return deps.users.role(token.id).then((role) => admit(ctx, next, token, role));
   };
 
   const authenticate: Middleware = (ctx, next) => verifyToken(ctx, () => identify(ctx, next));
