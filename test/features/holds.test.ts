@@ -4,7 +4,7 @@ import { createShow, createUser, createUsers } from '../support/fixtures';
 import { startTestGateway, testDb, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
 import { ShowQueues } from '../../shared/queue/producer';
-import { activeSeats, bookingStatuses, sleep, stopWorkers, testRedis, waitFor } from './feature-helpers';
+import { activeSeats, bookingStatuses, showQueue, sleep, stopWorkers, testRedis, waitFor } from './feature-helpers';
 
 const HOLD_SECONDS = 2;
 
@@ -157,6 +157,12 @@ describe('holds across a worker restart', () => {
     const kept = await hold(t, keeper.token, show.id, { seat_numbers: [1, 2] });
     const left = await hold(t, leaver.token, show.id, { seat_numbers: [3, 4] });
     expect([kept.status, left.status], left.text).to.deep.equal([201, 201]);
+    // The kill lands while the holds wait for their expiry, not inside a job: a 201 is sent once the
+    // outcome is stored, a moment before BullMQ marks the job completed, and a job the worker dies in
+    // blocks its show until the lock expires and the stall is noticed (the faults suites cover that).
+    const queue = showQueue(show.id);
+    await waitFor('BullMQ to finish both hold jobs', async () =>
+      (await Promise.all([kept.body.id, left.body.id].map((id) => queue.getJobState(id)))).every((s) => s === 'completed'), 5000);
     expect(await workers[0].kill('SIGKILL')).to.equal('SIGKILL');
     const confirm = await t.api.post(`/bookings/${kept.body.result.bookings[0].id}/confirm`, { token: keeper.token, headers: { Prefer: 'respond-async' } });
     expect(confirm.status, confirm.text).to.equal(202);
