@@ -26,7 +26,7 @@ const schema = {
     MAX_QUEUE_DEPTH: { type: 'integer', minimum: 1, default: 200000, description: 'per-show queue depth past which booking answers 429' },
     WORKER_IDLE_SECONDS: { type: 'number', minimum: 0.1, maximum: 3600, default: 10, description: 'a worker detaches from a show idle this long' },
     WORKER_POLL_MS: { type: 'integer', minimum: 50, maximum: 10000, default: 250, description: 'how often a worker looks for shows with work' },
-    JOB_LOCK_SECONDS: { type: 'number', minimum: 1, maximum: 600, default: 15, description: 'job lock; a worker that dies mid-job holds up its show until the lock has expired and BullMQ's stalled check has run (10 s after the kill with a 3 s lock in a test run)' },
+    JOB_LOCK_SECONDS: { type: 'number', minimum: 1, maximum: 600, default: 15, description: 'job lock; a worker that dies mid-job holds up its show until the lock has expired and the BullMQ stalled-job check has run (10 s after the kill with a 3 s lock in a test run)' },
     JOB_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 100, default: 10, description: 'tries for a job that hits transient failures' },
     ALLOCATION_BATCH: { type: 'integer', minimum: 1, maximum: 1000, default: 64, description: 'jobs of one show a worker decides in one transaction: bookings, or hold expiries (the one it runs and those of the same kind queued behind it; 1: one at a time)' },
     BODY_LIMIT: { type: 'string', pattern: '^[0-9]+(b|kb|mb)$', default: '16kb', description: 'largest accepted JSON body' },
