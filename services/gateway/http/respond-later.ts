@@ -76,8 +76,9 @@ export function respondLater(ctx: Context, reply: LaterReply): void {
 /**
  * Lets go of what a waiting request no longer needs (the answer, its log line and its metrics only
  * need the request id and start time, the route, the path parameters, the caller and the request's
- * logger): the token's claims, the body as text and parsed, the router's match. Koa keeps the
- * context until the answer is written, so whatever it still points to is held once per waiting caller.
+ * logger): the token's claims, the request's headers, the body as text and parsed, the router's
+ * match. Koa keeps the context until the answer is written, so whatever it still points to is held
+ * once per waiting caller.
  */
 function travelLight(ctx: Context) {
   const { requestId, startedAt, route, params, user, log } = ctx.state;
@@ -89,6 +90,9 @@ function travelLight(ctx: Context) {
   raw.matched = undefined;
   raw.captures = undefined;
   raw.params = undefined;
+  // Its headers have been read: the answer, its log line and its metrics need none of them.
+  ctx.req.headers = {};
+  ctx.req.rawHeaders = [];
 }
 
 /** Sends a handler's reply, now or later. */
