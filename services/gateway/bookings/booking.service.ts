@@ -69,7 +69,7 @@ export async function requestBooking(deps: GatewayDeps, caller: Caller, showId: 
   const replay = headers.idempotencyKey ? await replayOfKey(deps, caller.id, headers.idempotencyKey, { request_id: requestId, body_hash: hash }) : undefined;
   if (replay && replay !== 'pending') return replay;
   // A pending replay passed these checks when it was accepted; the worker decides the rest.
-  const found = deps.shows.peek(showId) ?? await deps.shows.get(showId);
+  const found = await deps.shows.get(showId);
   const show = replay ? knownShow(found) : assertBookable(found, seats, now, deps.cfg.PREQUEUE_SECONDS);
   const admitted = replay ? undefined : await deps.admission.admitToShow(showId);
   // One literal with every field (no spreads): a field left undefined is not in the job's JSON.

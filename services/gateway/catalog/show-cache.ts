@@ -26,9 +26,10 @@ export class ShowCache {
   /**
    * The show's facts. Past their TTL they are still answered while a fresh read runs (seats left
    * are pushed by workers all along, and a change through this gateway forgets the entry), so no
-   * booking waits for Postgres once a show is known.
+   * booking waits for Postgres once a show is known. A known show is answered as it is, not in a
+   * promise (the booking path awaits it either way).
    */
-  async get(id: number): Promise<ShowFacts | undefined> {
+  get(id: number): ShowFacts | Promise<ShowFacts | undefined> {
     return this.peek(id) ?? this.refresh(id);
   }
 
