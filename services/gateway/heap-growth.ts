@@ -26,6 +26,8 @@ export function growingPercent(liveBytes: number, policy: HeapGrowthPolicy): num
   return Math.min(policy.maxPercent, Math.max(policy.minPercent, wanted));
 }
 
+const isMajor = (e: PerformanceEntry) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR;
+
 /**
  * Bounds the old generation's room for garbage in bytes rather than as a factor of the live heap.
  *
@@ -37,8 +39,6 @@ export function growingPercent(liveBytes: number, policy: HeapGrowthPolicy): num
  * the factor for the next one is chosen from it (V8 reads the flag whenever it sets a limit).
  * Returns a function that stops watching.
  */
-const isMajor = (e: PerformanceEntry) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR;
-
 export function boundHeapGrowth(policy: HeapGrowthPolicy): () => void {
   let current = -1;
   let lastLive = 0;

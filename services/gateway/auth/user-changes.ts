@@ -121,8 +121,9 @@ export class UserChanges {
     this.changed.delete(userId);
     this.changed.set(userId, at);
     // Oldest first (insertion order): forget what no unexpired token can predate.
+    const oldest = Date.now() - RETENTION_MS;
     for (const [id, when] of this.changed) {
-      if (when >= Date.now() - RETENTION_MS) break;
+      if (when >= oldest) break;
       this.changed.delete(id);
     }
     this.onChange(userId);
