@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Movie } from '../../shared/db/models';
 import { bullKey } from '../../shared/queue/names';
 import { createShow, createUser, createUsers } from '../support/fixtures';
-import { startTestGateway, testDb, TestGateway } from '../support/gateway';
+import { startTestGateway, stopTestGateway, testDb, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
 import { viewOfQueuedJob } from '../../services/gateway/jobs/job-view';
 import { activeSeats, ASYNC, book, eventually, pollJob } from './booking-client';
@@ -14,7 +14,7 @@ describe('booking pipeline: await or poll, jobs, reads', function () {
   before(async () => {
     [t, worker] = await Promise.all([startTestGateway(), spawnWorker({ DB_POOL_MAX: '3' })]);
   });
-  after(() => worker.kill('SIGTERM'));
+  after(() => Promise.all([worker.kill('SIGTERM'), stopTestGateway(t)]));
 
   /** A fresh show whose queue takes jobs but runs none until `resume()` (as if no worker were up). */
   async function pausedShow(opts: Parameters<typeof createShow>[0] = {}) {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { checkInvariants } from '../support/invariants';
 import { createShow, createUsers, TestUser } from '../support/fixtures';
-import { startTestGateway, testDb, TestGateway } from '../support/gateway';
+import { startTestGateway, stopTestGateway, testDb, TestGateway } from '../support/gateway';
 import { spawnWorkers, WorkerProcess } from '../support/workers';
 import { activeSeats, book, eventually, jobIdOf } from './booking-client';
 
@@ -25,7 +25,7 @@ describe(`booking races over ${WORKERS} worker processes`, function () {
     [t, workers, users] = await Promise.all([startTestGateway(), spawnWorkers(WORKERS, WORKER_ENV), createUsers(100)]);
   });
   after(async () => {
-    await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+    await Promise.all([...workers.map((w) => w.kill('SIGTERM')), stopTestGateway(t)]);
   });
 
   it('when 300 requests race for the same seat, then exactly one gets 201 and every other one 409 SEAT_TAKEN naming it', async () => {

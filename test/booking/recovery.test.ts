@@ -11,7 +11,7 @@ import { bookSeats } from '../../services/worker/allocation/allocate';
 import { makeProcessor } from '../../services/worker/allocation/processor';
 import { checkInvariants, waitForOutcomes } from '../support/invariants';
 import { createShow, createUser, createUsers, TestUser } from '../support/fixtures';
-import { startTestGateway, testDb, TestGateway } from '../support/gateway';
+import { startTestGateway, stopTestGateway, testDb, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
 import { activeSeats, ASYNC, book, eventually, holdShowLock, jobIdOf, lockWaiters, pollJob, taggedDatabaseUrl } from './booking-client';
 
@@ -31,7 +31,7 @@ describe('booking recovery: jobs run twice, stalls, killed workers, lost connect
     const start = (name: string) => spawnWorker({ DB_POOL_MAX: '3', DATABASE_URL: taggedDatabaseUrl(url, name) });
     [t, workers['bx-worker-a'], workers['bx-worker-b']] = await Promise.all([startTestGateway(), start('bx-worker-a'), start('bx-worker-b')]);
   });
-  after(() => Promise.all(Object.values(workers).map((w) => w.kill('SIGTERM'))));
+  after(() => Promise.all([...Object.values(workers).map((w) => w.kill('SIGTERM')), stopTestGateway(t)]));
 
   /** Waits for a backend (other than those seen) to block on the show's allocation lock, and returns it. */
   async function nextLockWaiter(showId: number, seen: Set<number>) {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { createShow, createUser } from '../support/fixtures';
-import { heardOfChange, startTestGateway, testDb, TestGateway } from '../support/gateway';
+import { heardOfChange, startTestGateway, stopTestGateway, testDb, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
 import { activeSeats, ASYNC, AWAIT, book, cancel, jobIdOf, pollJob } from './booking-client';
 
@@ -12,7 +12,7 @@ describe('booking requests: validation, all or nothing, idempotency, cancel', fu
   before(async () => {
     [t, worker] = await Promise.all([startTestGateway(), spawnWorker({ DB_POOL_MAX: '3' })]);
   });
-  after(() => worker.kill('SIGTERM'));
+  after(() => Promise.all([worker.kill('SIGTERM'), stopTestGateway(t)]));
 
   /** Every job a show's queue holds, in any state. */
   const jobsOn = async (showId: number) => {

@@ -4,7 +4,7 @@ import { bestAvailable, idealRow } from '../../shared/seating/best-available';
 import { rowStarts, seatLabel, seatPosition } from '../../shared/seating/layout';
 import { checkInvariants } from '../support/invariants';
 import { createShow, createUser, createUsers } from '../support/fixtures';
-import { startTestGateway, testDb, TestGateway } from '../support/gateway';
+import { startTestGateway, stopTestGateway, testDb, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
 import { stopWorkers } from './feature-helpers';
 
@@ -147,7 +147,7 @@ describe('best available over HTTP with a worker process', () => {
   before(async () => {
     [t, worker] = await Promise.all([startTestGateway(), spawnWorker()]);
   });
-  after(() => stopWorkers([worker]));
+  after(() => Promise.all([stopWorkers([worker]), stopTestGateway(t)]));
 
   it('when two customers ask for 4 best-available seats at the same time, then they get two blocks of 4 adjacent seats that do not overlap', async () => {
     const show = await createShow({ row_lengths: hall(10, 10) });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createShow, createUser } from '../support/fixtures';
-import { startTestGateway, testDb, TestGateway } from '../support/gateway';
+import { startTestGateway, stopTestGateway, testDb, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
 import { stopWorkers } from './feature-helpers';
 
@@ -16,7 +16,7 @@ describe('per-buyer limit (max_seats_per_user)', () => {
   before(async () => {
     [t, worker] = await Promise.all([startTestGateway(), spawnWorker()]);
   });
-  after(() => stopWorkers([worker]));
+  after(() => Promise.all([stopWorkers([worker]), stopTestGateway(t)]));
 
   const book = (token: string, showId: number, body: object) => t.api.post(`/shows/${showId}/book`, { token, body });
 

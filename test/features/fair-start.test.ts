@@ -3,7 +3,7 @@ import { config } from '../../shared/config';
 import { waitingRoomPriority } from '../../shared/queue/producer';
 import { waitForOutcomes } from '../support/invariants';
 import { createShow, createUsers, TestUser } from '../support/fixtures';
-import { startTestGateway, testDb, TestGateway } from '../support/gateway';
+import { startTestGateway, stopTestGateway, testDb, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
 import { showQueue, stopWorkers } from './feature-helpers';
 
@@ -20,7 +20,7 @@ describe('fair start: the waiting room before sales_open_at', () => {
     [t, worker] = await Promise.all([startTestGateway(), spawnWorker()]);
     users = await createUsers(30);
   });
-  after(() => stopWorkers([worker]));
+  after(() => Promise.all([stopWorkers([worker]), stopTestGateway(t)]));
 
   const book = (u: TestUser, showId: number) =>
     t.api.post(`/shows/${showId}/book`, { token: u.token, body: { quantity: 1 }, headers: { Prefer: 'respond-async' } });

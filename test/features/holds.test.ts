@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { checkInvariants } from '../support/invariants';
 import { createShow, createUser, createUsers } from '../support/fixtures';
-import { startTestGateway, testDb, TestGateway } from '../support/gateway';
+import { startTestGateway, stopTestGateway, testDb, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
 import { ShowQueues } from '../../shared/queue/producer';
 import { activeSeats, bookingStatuses, showQueue, sleep, stopWorkers, testRedis, waitFor } from './feature-helpers';
@@ -23,7 +23,7 @@ describe(`holds with expiry (worker process with HOLD_SECONDS=${HOLD_SECONDS})`,
   before(async () => {
     [t, worker] = await Promise.all([startTestGateway(), spawnWorker({ HOLD_SECONDS: String(HOLD_SECONDS) })]);
   });
-  after(() => stopWorkers([worker]));
+  after(() => Promise.all([stopWorkers([worker]), stopTestGateway(t)]));
 
   it('when a customer holds seats, then the answer is 201 with status held and result.expires_at HOLD_SECONDS ahead', async () => {
     const show = await createShow();
@@ -149,7 +149,7 @@ describe('holds across a worker restart', () => {
     t = gateway;
     workers.push(first);
   });
-  after(() => stopWorkers(workers));
+  after(() => Promise.all([stopWorkers(workers), stopTestGateway(t)]));
 
   it('when the worker is killed while holds are pending, then a new worker takes the confirm sent meanwhile and releases the other hold on time', async () => {
     const show = await createShow();

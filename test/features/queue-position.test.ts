@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readDrainStats } from '../../shared/queue/stats';
 import { waitForOutcomes } from '../support/invariants';
 import { createShow, createUsers } from '../support/fixtures';
-import { startTestGateway, testDb, TestGateway } from '../support/gateway';
+import { startTestGateway, stopTestGateway, testDb, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
 import { showQueue, sleep, stopWorkers, testRedis, waitFor } from './feature-helpers';
 
@@ -12,7 +12,7 @@ describe('position, ETA and show status', () => {
   before(async () => {
     [t, worker] = await Promise.all([startTestGateway(), spawnWorker()]);
   });
-  after(() => stopWorkers([worker]));
+  after(() => Promise.all([stopWorkers([worker]), stopTestGateway(t)]));
 
   it('when a backlog waits on a show, then each job has its position, eta_seconds from the drain rate and likely_sold_out past the seats left', async () => {
     const show = await createShow({ row_lengths: [10, 10] });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { AppError } from '../../shared/errors';
 import { layoutFromInput, seatLabel, seatPosition } from '../../shared/seating/layout';
 import { createUser, TestUser } from '../support/fixtures';
-import { startTestGateway, testDb, TestGateway } from '../support/gateway';
+import { startTestGateway, stopTestGateway, testDb, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
 import { stopWorkers } from './feature-helpers';
 
@@ -60,7 +60,7 @@ describe('seat layout over HTTP: responses and the seat map', () => {
     [t, worker] = await Promise.all([startTestGateway(), spawnWorker()]);
     [admin, customer] = await Promise.all([createUser('admin'), createUser()]);
   });
-  after(() => stopWorkers([worker]));
+  after(() => Promise.all([stopWorkers([worker]), stopTestGateway(t)]));
 
   it('when an admin creates shows by rows x seats_per_row or by row_lengths, then the show carries its rows', async () => {
     const movie = await t.api.post('/movies', { token: admin.token, body: { title: 'Layouts', duration_minutes: 90 } });

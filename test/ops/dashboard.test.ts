@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { showQueueName } from '../../shared/queue/names';
 import { createShow, createUser, TestUser } from '../support/fixtures';
-import { startTestGateway, TestGateway } from '../support/gateway';
+import { startTestGateway, stopTestGateway, TestGateway } from '../support/gateway';
 import { until } from './processes';
 
 describe('ops: queue dashboard at /admin/queues', () => {
@@ -13,6 +13,7 @@ describe('ops: queue dashboard at /admin/queues', () => {
     t = await startTestGateway();
     [admin, customer] = await Promise.all([createUser('admin'), createUser('customer')]);
   });
+  after(() => stopTestGateway(t));
 
   it('when an admin sends a Bearer token, then it answers 200 with the Bull Board page', async () => {
     const res = await t.api.get('/admin/queues', { token: admin.token });

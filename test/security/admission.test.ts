@@ -3,7 +3,7 @@ import { DEPTH_REFRESH_MS, UNKNOWN_RATE_RETRY_SECONDS } from '../../services/gat
 import { bullKey } from '../../shared/queue/names';
 import { writeDrainStats } from '../../shared/queue/stats';
 import { createShow, createUser, createUsers, TestUser } from '../support/fixtures';
-import { TestGateway } from '../support/gateway';
+import { stopTestGateway, TestGateway } from '../support/gateway';
 import { HttpResult } from '../support/http';
 import { expectCleanError, startSecurityGateway } from './security-helpers';
 
@@ -34,6 +34,7 @@ describe('admission control: queue depth per show and booking rate per user', fu
       startSecurityGateway({ MAX_QUEUE_DEPTH: MAX_DEPTH, BOOK_RATE_LIMIT: USER_LIMIT, BOOK_RATE_WINDOW_SECONDS: WINDOW }), createUsers(12),
     ]);
   });
+  after(() => stopTestGateway(t));
 
   it(`when a user sends more than ${USER_LIMIT} booking requests in ${WINDOW}s, then the rest answer 429 RATE_LIMITED with Retry-After, cancels included, and other users are not affected`, async () => {
     const show = await waitingRoomShow();

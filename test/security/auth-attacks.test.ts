@@ -5,7 +5,7 @@ import { config } from '../../shared/config';
 import { User } from '../../shared/db/models';
 import { listOperations } from '../../shared/openapi';
 import { createShow, createUser, TestUser } from '../support/fixtures';
-import { testDb, TestGateway } from '../support/gateway';
+import { stopTestGateway, testDb, TestGateway } from '../support/gateway';
 import { HttpResult } from '../support/http';
 import { expectCleanError, sharedWorker, startSecurityGateway } from './security-helpers';
 
@@ -40,6 +40,7 @@ describe('authentication and authorization attacks', function () {
   before(async () => {
     [t, alice, bob, admin] = await Promise.all([startSecurityGateway(), createUser(), createUser(), createUser('admin'), sharedWorker()]);
   });
+  after(() => stopTestGateway(t));
 
   describe('tokens that must not authenticate (401)', () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { createUser, TestUser } from '../support/fixtures';
-import { TestGateway } from '../support/gateway';
+import { stopTestGateway, TestGateway } from '../support/gateway';
 import { startSecurityGateway } from './security-helpers';
 
 /** Directive name -> its sources, from a Content-Security-Policy value. */
@@ -37,6 +37,7 @@ describe('security headers and CORS', function () {
   before(async () => {
     [t, customer] = await Promise.all([startSecurityGateway(), createUser()]);
   });
+  after(() => stopTestGateway(t));
 
   it('when any API answer is sent (success, 401, 404, 413), then it carries the API security headers, none of the document-only ones and no X-Powered-By', async () => {
     const answers = await Promise.all([
@@ -98,6 +99,7 @@ describe('security headers and CORS', function () {
     before(async () => {
       cors = await startSecurityGateway({ CORS_ORIGINS: `${allowed}, http://localhost:5173` });
     });
+    after(() => stopTestGateway(cors));
 
     it('when an allowed origin calls, then the answer (also an error) names that origin, exposes Location and Retry-After, and allows no credentials', async () => {
       for (const res of [await cors.api.get('/movies', { headers: { origin: allowed } }), await cors.api.get('/my-bookings', { headers: { origin: allowed } })]) {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { config } from '../../shared/config';
 import { scanKeys } from '../../shared/redis';
 import { createUser, TEST_PASSWORD, TestUser } from '../support/fixtures';
-import { TestGateway } from '../support/gateway';
+import { stopTestGateway, TestGateway } from '../support/gateway';
 import { HttpResult } from '../support/http';
 import { addressBucket } from '../../services/gateway/security/login-limiter';
 import { expectCleanError, forgetRateLimits, randomIp, startSecurityGateway } from './security-helpers';
@@ -28,7 +28,10 @@ describe('login brute force: per username and per address, in Redis', function (
   before(async () => {
     t = await startSecurityGateway({ LOGIN_MAX_FAILURES_PER_USER: PER_USER, LOGIN_MAX_FAILURES_PER_IP: PER_IP, LOGIN_FAILURE_WINDOW_SECONDS: WINDOW });
   });
-  after(() => forgetRateLimits(t));
+  after(async () => {
+    await forgetRateLimits(t);
+    await stopTestGateway(t);
+  });
 
   it(`when a username has failed ${PER_USER} times, then the next login answers 429 with Retry-After, even with the right password and from another address`, async () => {
     const user = await createUser();

@@ -5,7 +5,7 @@ import { User } from '../../shared/db/models';
 import { createLogger } from '../../shared/logger';
 import { createUser, TestUser } from '../support/fixtures';
 import { until } from '../ops/processes';
-import { startTestGateway, testDb, TestGateway } from '../support/gateway';
+import { startTestGateway, stopTestGateway, testDb, TestGateway } from '../support/gateway';
 
 describe('auth: deletions and role changes of users reach the gateway from Postgres', function () {
   this.timeout(30_000);
@@ -25,6 +25,7 @@ describe('auth: deletions and role changes of users reach the gateway from Postg
       return role(id);
     };
   });
+  after(() => stopTestGateway(t));
 
   const myBookings = (u: TestUser) => t.api.get('/my-bookings', { token: u.token }).then((r) => r.status);
 

@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { Model } from 'objection';
 import { config } from '../../shared/config';
 import { createDb } from '../../shared/db';
 import { RunningGateway, startGateway } from '../../services/gateway/gateway';
@@ -18,6 +19,19 @@ export async function startTestGateway(): Promise<TestGateway> {
   onCleanup(() => gw.close());
   const url = `http://127.0.0.1:${gw.port}`;
   return { gw, url, api: client(url) };
+}
+
+/**
+ * Stops a suite's gateway once the suite is done, rather than with everything else after the run.
+ * A gateway holds two Postgres connections for as long as it runs (its change feed's listener, and
+ * the pooled one its heartbeats keep open); the suites' gateways held to the end of the run came
+ * close to the server's 100. Objection's models are bound to the last database handle made, which
+ * may be this gateway's: they are bound to the test database's handle again.
+ */
+export async function stopTestGateway(t: TestGateway | undefined): Promise<void> {
+  if (!t) return;
+  await t.gw.close();
+  Model.knex(testDb());
 }
 
 let db: Knex | undefined;
