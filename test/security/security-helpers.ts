@@ -2,11 +2,8 @@ import { expect } from 'chai';
 import { randomInt } from 'node:crypto';
 import net from 'node:net';
 import { config, Config } from '../../shared/config';
-import { startGateway } from '../../services/gateway/gateway';
 import { deleteKeys } from '../../shared/redis';
-import { onCleanup } from '../support/cleanup';
-import { TestGateway } from '../support/gateway';
-import { client } from '../support/http';
+import { startTestGateway, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
 
 /**
@@ -14,11 +11,8 @@ import { spawnWorker, WorkerProcess } from '../support/workers';
  * It trusts one proxy hop, so each test can speak from its own X-Forwarded-For address and the
  * Redis-backed login counters of one test never block another.
  */
-export async function startSecurityGateway(overrides: Partial<Config> = {}): Promise<TestGateway> {
-  const gw = await startGateway({ port: 0, cfg: { ...config(), TRUST_PROXY_HOPS: 1, ...overrides } });
-  onCleanup(() => gw.close());
-  const url = `http://127.0.0.1:${gw.port}`;
-  return { gw, url, api: client(url) };
+export function startSecurityGateway(overrides: Partial<Config> = {}): Promise<TestGateway> {
+  return startTestGateway({ TRUST_PROXY_HOPS: 1, ...overrides });
 }
 
 let worker: Promise<WorkerProcess> | undefined;

@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { Model } from 'objection';
-import { config } from '../../shared/config';
+import { config, Config } from '../../shared/config';
 import { createDb } from '../../shared/db';
 import { RunningGateway, startGateway } from '../../services/gateway/gateway';
 import { until } from '../ops/processes';
@@ -13,9 +13,12 @@ export interface TestGateway {
   api: Client;
 }
 
-/** Starts the real gateway in this process on a free port (stopped after the suite, or by `gw.close()`). */
-export async function startTestGateway(): Promise<TestGateway> {
-  const gw = await startGateway({ port: 0 });
+/**
+ * Starts the real gateway in this process on a free port, with `overrides` on top of the config.
+ * A suite stops it with `stopTestGateway`; anything left running is stopped after the run.
+ */
+export async function startTestGateway(overrides: Partial<Config> = {}): Promise<TestGateway> {
+  const gw = await startGateway({ port: 0, cfg: { ...config(), ...overrides } });
   onCleanup(() => gw.close());
   const url = `http://127.0.0.1:${gw.port}`;
   return { gw, url, api: client(url) };
