@@ -5,8 +5,8 @@ import { config } from '../../shared/config';
 import { listOperations, loadSpec, Operation, resolveRef } from '../../shared/openapi';
 import { expectMatchesSpec } from '../support/contract';
 import { createShow, createUser, TEST_PASSWORD, TestUser } from '../support/fixtures';
-import { stopTestGateway, TestGateway } from '../support/gateway';
-import { expectNoLeak, forgetRateLimits, sharedWorker, startSecurityGateway } from './security-helpers';
+import { TestGateway } from '../support/gateway';
+import { expectNoLeak, stopAndForgetRateLimits, sharedWorker, startSecurityGateway } from './security-helpers';
 import { arbitraryFor, BodyMutation, Hints, mutatedBody } from './spec-arbitraries';
 
 /** Fixed seed and run counts: the same requests every time, about 1,500 of them. */
@@ -171,10 +171,7 @@ describe('fuzz: requests generated from the OpenAPI schemas, against the running
       seat_numbers: fc.uniqueArray(fc.integer({ min: 1, max: 1100 }), { minLength: 1, maxLength: 4 }),
     };
   });
-  after(async () => {
-    await forgetRateLimits(t);
-    await stopTestGateway(t);
-  });
+  after(() => stopAndForgetRateLimits(t));
 
   for (const [index, op] of listOperations().entries()) {
     const documented = Object.keys(op.op.responses ?? {}).map(Number);

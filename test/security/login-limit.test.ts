@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { config } from '../../shared/config';
 import { scanKeys } from '../../shared/redis';
 import { createUser, TEST_PASSWORD, TestUser } from '../support/fixtures';
-import { stopTestGateway, TestGateway } from '../support/gateway';
+import { TestGateway } from '../support/gateway';
 import { HttpResult } from '../support/http';
 import { addressBucket } from '../../services/gateway/security/login-limiter';
-import { expectCleanError, forgetRateLimits, randomIp, startSecurityGateway } from './security-helpers';
+import { expectCleanError, stopAndForgetRateLimits, randomIp, startSecurityGateway } from './security-helpers';
 
 const PER_USER = 2;
 const PER_IP = 2;
@@ -28,10 +28,7 @@ describe('login brute force: per username and per address, in Redis', function (
   before(async () => {
     t = await startSecurityGateway({ LOGIN_MAX_FAILURES_PER_USER: PER_USER, LOGIN_MAX_FAILURES_PER_IP: PER_IP, LOGIN_FAILURE_WINDOW_SECONDS: WINDOW });
   });
-  after(async () => {
-    await forgetRateLimits(t);
-    await stopTestGateway(t);
-  });
+  after(() => stopAndForgetRateLimits(t));
 
   it(`when a username has failed ${PER_USER} times, then the next login answers 429 with Retry-After, even with the right password and from another address`, async () => {
     const user = await createUser();
@@ -85,7 +82,7 @@ describe('login brute force: per username and per address, in Redis', function (
       for (const u of users.slice(0, 2)) expectCleanError(await direct.api.post('/login', { body: { username: u.username, password: 'nope' }, headers: { 'x-forwarded-for': randomIp() } }), [401]);
       expectTooMany(await direct.api.post('/login', { body: { username: users[2].username, password: TEST_PASSWORD }, headers: { 'x-forwarded-for': randomIp() } }));
     } finally {
-      await forgetRateLimits(direct);
+      await stopAndForgetRateLimits(direct);
     }
   });
 

@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import net from 'node:net';
 import { config, Config } from '../../shared/config';
 import { deleteKeys } from '../../shared/redis';
-import { startTestGateway, TestGateway } from '../support/gateway';
+import { startTestGateway, stopTestGateway, TestGateway } from '../support/gateway';
 import { spawnWorker, WorkerProcess } from '../support/workers';
 
 /**
@@ -26,9 +26,13 @@ export function sharedWorker(): Promise<WorkerProcess> {
 /** A made-up client address in 10/8 (sent as X-Forwarded-For). */
 export const randomIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
 
-/** Removes this run's rate-limit counters (so a suite leaves no blocked address behind). */
-export async function forgetRateLimits(t: TestGateway): Promise<void> {
+/**
+ * Removes this run's rate-limit counters (so a suite leaves no blocked address behind), then stops
+ * the gateway (`stopTestGateway`).
+ */
+export async function stopAndForgetRateLimits(t: TestGateway): Promise<void> {
   await deleteKeys(t.gw.deps.redis, `${config().QUEUE_PREFIX}:rl:*`);
+  await stopTestGateway(t);
 }
 
 /** What a stack trace or a source path looks like in a response body. */
