@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../../shared/config';
 import { startWorker } from '../../services/worker/worker';
 import { onCleanup } from '../support/cleanup';
-import { startTestGateway } from '../support/gateway';
+import { startTestGateway, stopTestGateway } from '../support/gateway';
 
 const ROOT = path.join(__dirname, '..', '..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
@@ -139,15 +139,21 @@ describe('ops: docker-compose.yml and Dockerfile', () => {
   });
 
   it('when the health check script runs, then it passes for a gateway on PORT or a worker on METRICS_PORT and fails when neither answers', async () => {
-    const { gw } = await startTestGateway();
+    // Both are stopped at the end of the test: a worker left running would take the jobs of the
+    // suites that run later with workers of their own (other HOLD_SECONDS, for one).
+    const t = await startTestGateway();
     const worker = await startWorker({ metricsPort: 0 });
     onCleanup(() => worker.close());
-    const check = (env: Record<string, string>) => new Promise<number | null>((resolve) => {
-      spawn(process.execPath, [path.join(ROOT, 'bin', 'healthcheck.js')], { env: { ...process.env, ...env }, stdio: 'ignore' }).once('exit', resolve);
-    });
-    const closed = '1';
-    expect(await check({ PORT: String(gw.port), METRICS_PORT: closed })).to.equal(0);
-    expect(await check({ PORT: closed, METRICS_PORT: String(worker.metricsPort) })).to.equal(0);
-    expect(await check({ PORT: closed, METRICS_PORT: closed })).to.equal(1);
+    try {
+      const check = (env: Record<string, string>) => new Promise<number | null>((resolve) => {
+        spawn(process.execPath, [path.join(ROOT, 'bin', 'healthcheck.js')], { env: { ...process.env, ...env }, stdio: 'ignore' }).once('exit', resolve);
+      });
+      const closed = '1';
+      expect(await check({ PORT: String(t.gw.port), METRICS_PORT: closed })).to.equal(0);
+      expect(await check({ PORT: closed, METRICS_PORT: String(worker.metricsPort) })).to.equal(0);
+      expect(await check({ PORT: closed, METRICS_PORT: closed })).to.equal(1);
+    } finally {
+      await Promise.all([worker.close(), stopTestGateway(t)]);
+    }
   });
 });

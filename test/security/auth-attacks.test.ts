@@ -7,7 +7,7 @@ import { listOperations } from '../../shared/openapi';
 import { createShow, createUser, TestUser } from '../support/fixtures';
 import { stopTestGateway, testDb, TestGateway } from '../support/gateway';
 import { HttpResult } from '../support/http';
-import { expectCleanError, sharedWorker, startSecurityGateway } from './security-helpers';
+import { expectCleanError, startSecurityGateway, suiteWorker } from './security-helpers';
 
 const b64 = (v: object | string) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 const hs256 = (input: string, secret: string | Buffer) => createHmac('sha256', secret).update(input).digest('base64url');
@@ -31,6 +31,7 @@ function expectNoDataOf(res: HttpResult, owner: TestUser, secrets: string[]) {
 
 describe('authentication and authorization attacks', function () {
   this.timeout(30_000);
+  suiteWorker();
   let t: TestGateway;
   let alice: TestUser;
   let bob: TestUser;
@@ -38,7 +39,7 @@ describe('authentication and authorization attacks', function () {
   const secret = () => config().JWT_SECRET;
 
   before(async () => {
-    [t, alice, bob, admin] = await Promise.all([startSecurityGateway(), createUser(), createUser(), createUser('admin'), sharedWorker()]);
+    [t, alice, bob, admin] = await Promise.all([startSecurityGateway(), createUser(), createUser(), createUser('admin')]);
   });
   after(() => stopTestGateway(t));
 

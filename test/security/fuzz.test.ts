@@ -6,7 +6,7 @@ import { listOperations, loadSpec, Operation, resolveRef } from '../../shared/op
 import { expectMatchesSpec } from '../support/contract';
 import { createShow, createUser, TEST_PASSWORD, TestUser } from '../support/fixtures';
 import { TestGateway } from '../support/gateway';
-import { expectNoLeak, stopAndForgetRateLimits, sharedWorker, startSecurityGateway } from './security-helpers';
+import { expectNoLeak, stopAndForgetRateLimits, startSecurityGateway, suiteWorker } from './security-helpers';
 import { arbitraryFor, BodyMutation, Hints, mutatedBody } from './spec-arbitraries';
 
 /** Fixed seed and run counts: the same requests every time, about 1,500 of them. */
@@ -113,6 +113,7 @@ function requestArb(op: Operation, pools: Pools, hints: Hints): Arbitrary<FuzzRe
 
 describe('fuzz: requests generated from the OpenAPI schemas, against the running app', function () {
   this.timeout(120_000);
+  suiteWorker();
   let t: TestGateway;
   let pools: Pools;
   let hints: Hints;
@@ -140,7 +141,7 @@ describe('fuzz: requests generated from the OpenAPI schemas, against the running
 
   before(async () => {
     t = await startSecurityGateway({ BOOK_RATE_LIMIT: 1000, LOGIN_MAX_FAILURES_PER_USER: 2, LOGIN_MAX_FAILURES_PER_IP: 4 });
-    const [customers, admin, other] = await Promise.all([Promise.all([createUser(), createUser(), createUser()]), createUser('admin'), createUser(), sharedWorker()]);
+    const [customers, admin, other] = await Promise.all([Promise.all([createUser(), createUser(), createUser()]), createUser('admin'), createUser()]);
     const open = await createShow({ total_seats: 1000, max_seats_per_user: 100 });
     const waiting = await createShow({ total_seats: 50, sales_open_at: new Date(Date.now() + 10 * 60_000) });
     const started = await createShow({ total_seats: 50, date_time: new Date(Date.now() - 60_000) });

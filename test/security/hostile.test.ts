@@ -2,13 +2,14 @@ import { expect } from 'chai';
 import { Show } from '../../shared/db/models';
 import { createShow, createUser, TestUser } from '../support/fixtures';
 import { testDb, TestGateway } from '../support/gateway';
-import { expectCleanError, expectNoLeak, stopAndForgetRateLimits, randomIp, rawHttp, sharedWorker, startSecurityGateway } from './security-helpers';
+import { expectCleanError, expectNoLeak, stopAndForgetRateLimits, randomIp, rawHttp, startSecurityGateway, suiteWorker } from './security-helpers';
 
 const nested = (depth: number, inner = '1') => '['.repeat(depth) + inner + ']'.repeat(depth);
 const nestedObject = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
 
 describe('hostile input: no 5xx, no hang, no stack trace', function () {
   this.timeout(30_000);
+  suiteWorker();
   let t: TestGateway;
   let customer: TestUser;
   let admin: TestUser;
@@ -18,7 +19,7 @@ describe('hostile input: no 5xx, no hang, no stack trace', function () {
     t.api.post(path, { ...opts, headers: { 'x-forwarded-for': ip, ...(opts.headers ?? {}) } });
 
   before(async () => {
-    [t, customer, admin, show] = await Promise.all([startSecurityGateway(), createUser(), createUser('admin'), createShow({ total_seats: 100 }), sharedWorker()]);
+    [t, customer, admin, show] = await Promise.all([startSecurityGateway(), createUser(), createUser('admin'), createShow({ total_seats: 100 })]);
   });
   after(() => stopAndForgetRateLimits(t));
 

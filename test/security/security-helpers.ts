@@ -15,23 +15,32 @@ export function startSecurityGateway(overrides: Partial<Config> = {}): Promise<T
   return startTestGateway({ TRUST_PROXY_HOPS: 1, ...overrides });
 }
 
-let worker: Promise<WorkerProcess> | undefined;
-
-/** One worker process shared by the security suites (stopped with everything else after the run). */
-export function sharedWorker(): Promise<WorkerProcess> {
-  worker ??= spawnWorker();
-  return worker;
+/**
+ * A worker process for the suite that calls this (at its top level): started before the suite's
+ * own before hooks, stopped in its after hooks, so it never outlives the suite and takes the
+ * jobs of a suite that runs later with workers of its own.
+ */
+export function suiteWorker(): void {
+  let worker: WorkerProcess | undefined;
+  before(async () => {
+    worker = await spawnWorker();
+  });
+  after(async () => {
+    await worker?.kill();
+  });
 }
 
 /** A made-up client address in 10/8 (sent as X-Forwarded-For). */
 export const randomIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
 
-/**
- * Removes this run's rate-limit counters (so a suite leaves no blocked address behind), then stops
- * the gateway (`stopTestGateway`).
- */
-export async function stopAndForgetRateLimits(t: TestGateway): Promise<void> {
+/** Removes this run's rate-limit counters (login failures per user and per address). */
+export async function forgetRateLimits(t: TestGateway): Promise<void> {
   await deleteKeys(t.gw.deps.redis, `${config().QUEUE_PREFIX}:rl:*`);
+}
+
+/** Removes this run's rate-limit counters (so a suite leaves no blocked address behind), then stops the gateway. */
+export async function stopAndForgetRateLimits(t: TestGateway): Promise<void> {
+  await forgetRateLimits(t);
   await stopTestGateway(t);
 }
 
