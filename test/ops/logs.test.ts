@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { startGateway } from '../../services/gateway/gateway';
+import { RunningGateway, startGateway } from '../../services/gateway/gateway';
 import { createLogger } from '../../shared/logger';
 import { onCleanup } from '../support/cleanup';
 import { createShow } from '../support/fixtures';
+import { stopTestGateway } from '../support/gateway';
 import { client, Client } from '../support/http';
 
 describe('ops: logs never carry secrets', () => {
@@ -12,12 +13,13 @@ describe('ops: logs never carry secrets', () => {
   const secrets: string[] = [];
   let requests = 0;
   let send: Client['request'];
+  let gw: RunningGateway;
 
   before(async () => {
     const sink = new Writable({ write(chunk, _enc, done) { lines.push(...String(chunk).split('\n').filter(Boolean)); done(); } });
     const log = createLogger('gateway', sink);
     log.level = 'trace';
-    const gw = await startGateway({ port: 0, log });
+    gw = await startGateway({ port: 0, log });
     onCleanup(() => gw.close());
     const api = client(`http://127.0.0.1:${gw.port}`);
     send = (method, path, opts) => {
@@ -25,6 +27,7 @@ describe('ops: logs never carry secrets', () => {
       return api.request(method, path, opts);
     };
   });
+  after(() => stopTestGateway({ gw }));
 
   it('when a user signs up, logs in, refreshes and calls authenticated routes, then no password, token or Authorization value is logged', async () => {
     const username = `log_${randomBytes(4).toString('hex')}`;

@@ -39,6 +39,7 @@ describe('ops: Prometheus metrics', function () {
     await waitForOutcomes(testDb(), [ok.body.id, taken.body.error.details.job_id, queued.body.id], 20_000);
     await gateway.api.get(`/shows/${showId}`);
   });
+  after(() => Promise.all([gateway.kill('SIGTERM'), worker.kill('SIGTERM')]));
 
   it('when the gateway has served requests, then GET /metrics has the duration histogram by route and status and the enqueued counter', async () => {
     const res = await gateway.api.get('/metrics');

@@ -80,8 +80,9 @@ describe('ops: graceful shutdown on SIGTERM', function () {
     expect(gateway.logs.map((l) => l.msg)).to.include('gateway stopped');
 
     const ids = replies.map((r) => r.body.id as string);
-    await spawnWorker({ QUEUE_PREFIX: prefix });
+    const rescuer = await spawnWorker({ QUEUE_PREFIX: prefix });
     await waitForOutcomes(testDb(), ids, 30_000);
+    await rescuer.kill('SIGTERM');
     const report = await checkInvariants(testDb(), show.id, ids);
     expect(report.lost).to.deep.equal([]);
     expect(report.duplicates).to.equal(0);

@@ -65,26 +65,34 @@ describe('admission control: queue depth per show and booking rate per user', fu
     // One job over the limit at 0.25 jobs/s: 4 seconds until there is room.
     expect(expect429(await book(t, users[MAX_DEPTH], show.id, 30), 'SHOW_QUEUE_FULL')).to.equal(4);
     const second = await startSecurityGateway({ MAX_QUEUE_DEPTH: MAX_DEPTH });
-    expect(expect429(await book(second, users[MAX_DEPTH + 1], show.id, 31), 'SHOW_QUEUE_FULL'), 'a gateway that added none of them').to.equal(4);
+    try {
+      expect(expect429(await book(second, users[MAX_DEPTH + 1], show.id, 31), 'SHOW_QUEUE_FULL'), 'a gateway that added none of them').to.equal(4);
+    } finally {
+      await stopTestGateway(second);
+    }
   });
 
   it('when 60 bookings for one show arrive at once, then the queue depth is read from Redis about once per refresh interval, not per request', async () => {
     const gw = await startSecurityGateway({ BOOK_RATE_LIMIT: 0 });
-    const show = await waitingRoomShow();
-    const delayedKey = bullKey(show.id, 'delayed');
-    const redis = gw.gw.deps.redis;
-    const zcard = redis.zcard.bind(redis);
-    let reads = 0;
-    (redis as any).zcard = (key: string, ...rest: unknown[]) => {
-      if (key === delayedKey) reads += 1;
-      return (zcard as any)(key, ...rest);
-    };
-    const started = Date.now();
-    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => book(gw, users[i % users.length], show.id, i + 1)));
-    const elapsed = Date.now() - started;
-    (redis as any).zcard = zcard;
-    expect(answers.map((a) => a.status)).to.deep.equal(answers.map(() => 202));
-    expect(reads, `${reads} depth reads in ${elapsed} ms`).to.be.at.most(Math.ceil(elapsed / DEPTH_REFRESH_MS) + 1);
-    console.log(`      60 concurrent bookings: ${reads} queue-depth reads from Redis in ${elapsed} ms`);
+    try {
+      const show = await waitingRoomShow();
+      const delayedKey = bullKey(show.id, 'delayed');
+      const redis = gw.gw.deps.redis;
+      const zcard = redis.zcard.bind(redis);
+      let reads = 0;
+      (redis as any).zcard = (key: string, ...rest: unknown[]) => {
+        if (key === delayedKey) reads += 1;
+        return (zcard as any)(key, ...rest);
+      };
+      const started = Date.now();
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => book(gw, users[i % users.length], show.id, i + 1)));
+      const elapsed = Date.now() - started;
+      (redis as any).zcard = zcard;
+      expect(answers.map((a) => a.status)).to.deep.equal(answers.map(() => 202));
+      expect(reads, `${reads} depth reads in ${elapsed} ms`).to.be.at.most(Math.ceil(elapsed / DEPTH_REFRESH_MS) + 1);
+      console.log(`      60 concurrent bookings: ${reads} queue-depth reads from Redis in ${elapsed} ms`);
+    } finally {
+      await stopTestGateway(gw);
+    }
   });
 });

@@ -77,9 +77,10 @@ describe('Redis full (maxmemory 2mb, noeviction): a clear 503, no acknowledged j
         expect(res.status, res.text).to.equal(202);
         retried.push(res.body.id);
       }
-      await spawnWorker({ REDIS_URL: redisServer.url });
+      const worker = await spawnWorker({ REDIS_URL: redisServer.url });
       const all = [...acked, ...retried];
       await waitForOutcomes(testDb(), all, 60_000);
+      await Promise.all([worker.kill('SIGTERM'), gateway.kill('SIGTERM')]);
       const report = await checkInvariants(testDb(), show.id, all);
       expect(report).to.deep.include({ duplicates: 0, lost: [], outcomes: all.length, mismatched: [], activeSeats: all.length });
     } finally {
@@ -108,6 +109,7 @@ describe('Redis full (maxmemory 2mb, noeviction): a clear 503, no acknowledged j
       const over = await book(8);
       expect(over.status, 'the limit itself still holds').to.equal(429);
       expect(over.body.error.code).to.equal('RATE_LIMITED');
+      await gateway.kill('SIGTERM');
     } finally {
       admin.disconnect();
     }

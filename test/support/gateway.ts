@@ -31,7 +31,7 @@ export async function startTestGateway(overrides: Partial<Config> = {}): Promise
  * close to the server's 100. Objection's models are bound to the last database handle made, which
  * may be this gateway's: they are bound to the test database's handle again.
  */
-export async function stopTestGateway(t: TestGateway | undefined): Promise<void> {
+export async function stopTestGateway(t: Pick<TestGateway, 'gw'> | undefined): Promise<void> {
   if (!t) return;
   await t.gw.close();
   Model.knex(testDb());
