@@ -1,33 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { RunningGateway, startGateway } from '../../services/gateway/gateway';
 import { createLogger } from '../../shared/logger';
-import { onCleanup } from '../support/cleanup';
 import { createShow } from '../support/fixtures';
-import { stopTestGateway } from '../support/gateway';
-import { client, Client } from '../support/http';
+import { startTestGateway, stopTestGateway, TestGateway } from '../support/gateway';
+import type { Client } from '../support/http';
 
 describe('ops: logs never carry secrets', () => {
   const lines: string[] = [];
   const secrets: string[] = [];
   let requests = 0;
   let send: Client['request'];
-  let gw: RunningGateway;
+  let t: TestGateway;
 
   before(async () => {
     const sink = new Writable({ write(chunk, _enc, done) { lines.push(...String(chunk).split('\n').filter(Boolean)); done(); } });
     const log = createLogger('gateway', sink);
     log.level = 'trace';
-    gw = await startGateway({ port: 0, log });
-    onCleanup(() => gw.close());
-    const api = client(`http://127.0.0.1:${gw.port}`);
+    t = await startTestGateway({}, log);
     send = (method, path, opts) => {
       requests++;
-      return api.request(method, path, opts);
+      return t.api.request(method, path, opts);
     };
   });
-  after(() => stopTestGateway({ gw }));
+  after(() => stopTestGateway(t));
 
   it('when a user signs up, logs in, refreshes and calls authenticated routes, then no password, token or Authorization value is logged', async () => {
     const username = `log_${randomBytes(4).toString('hex')}`;

@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import { Model } from 'objection';
 import { config, Config } from '../../shared/config';
 import { createDb } from '../../shared/db';
+import type { Logger } from '../../shared/logger';
 import { RunningGateway, startGateway } from '../../services/gateway/gateway';
 import { until } from '../ops/processes';
 import { onCleanup } from './cleanup';
@@ -14,11 +15,12 @@ export interface TestGateway {
 }
 
 /**
- * Starts the real gateway in this process on a free port, with `overrides` on top of the config.
- * A suite stops it with `stopTestGateway`; anything left running is stopped after the run.
+ * Starts the real gateway in this process on a free port, with `overrides` on top of the config
+ * (and `log` instead of its own logger, when given). A suite stops it with `stopTestGateway`;
+ * anything left running is stopped after the run.
  */
-export async function startTestGateway(overrides: Partial<Config> = {}): Promise<TestGateway> {
-  const gw = await startGateway({ port: 0, cfg: { ...config(), ...overrides } });
+export async function startTestGateway(overrides: Partial<Config> = {}, log?: Logger): Promise<TestGateway> {
+  const gw = await startGateway({ port: 0, cfg: { ...config(), ...overrides }, log });
   onCleanup(() => gw.close());
   const url = `http://127.0.0.1:${gw.port}`;
   return { gw, url, api: client(url) };
@@ -31,7 +33,7 @@ export async function startTestGateway(overrides: Partial<Config> = {}): Promise
  * close to the server's 100. Objection's models are bound to the last database handle made, which
  * may be this gateway's: they are bound to the test database's handle again.
  */
-export async function stopTestGateway(t: Pick<TestGateway, 'gw'> | undefined): Promise<void> {
+export async function stopTestGateway(t: TestGateway | undefined): Promise<void> {
   if (!t) return;
   await t.gw.close();
   Model.knex(testDb());
