@@ -16,6 +16,8 @@ export interface WaitersResult {
   peakRssMb: number;
   /** (peak - baseline) / awaiting, in KB of 1000 bytes. */
   perWaiterKb: number;
+  /** Peak RSS while the stopping gateway answers them all (202) at once. */
+  shutdownPeakRssMb: number;
   /** How the callers were answered when the gateway shut down (202 expected). */
   answers: Record<string, number>;
 }
@@ -26,7 +28,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * `n` callers awaiting results at once: a gateway of its own with no worker running, n booking
  * requests with `Prefer: wait=60` opened in quick waves, and the gateway's RSS sampled from /proc
  * until every request is on the queue and a little after. The gateway is then stopped (waiting
- * callers get 202) and the queue discarded.
+ * callers get 202), its RSS sampled while it answers them, and the queue discarded.
  */
 export async function measureWaiters(stack: BenchStack, users: BenchUser[], showId: number, seats: number, n: number, env: Record<string, string> = {}): Promise<WaitersResult> {
   const gw = await stack.startGateway('gateway-waiters', env);
@@ -63,7 +65,10 @@ export async function measureWaiters(stack: BenchStack, users: BenchUser[], show
       steadyUntil = performance.now() + 3000;
     }
   }
+  let shutdownPeak = gw.rss();
+  const sampling = setInterval(() => { shutdownPeak = Math.max(shutdownPeak, gw.rss()); }, 50);
   await stack.stop(gw);
+  clearInterval(sampling);
   await Promise.all(calls);
   client.close();
   await redis.quit();
@@ -71,6 +76,6 @@ export async function measureWaiters(stack: BenchStack, users: BenchUser[], show
   const mb = (b: number) => round(b / 1e6);
   return {
     waiters: n, awaiting, secondsToOpen: round(secondsToOpen, 2), baselineRssMb: mb(baseline), peakRssMb: mb(peak),
-    perWaiterKb: awaiting ? round((peak - baseline) / awaiting / 1000, 2) : 0, answers,
+    perWaiterKb: awaiting ? round((peak - baseline) / awaiting / 1000, 2) : 0, shutdownPeakRssMb: mb(shutdownPeak), answers,
   };
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Show } from '../../shared/db/models';
 import { bullKey } from '../../shared/queue/names';
+import { LOOKUPS_AT_ONCE } from '../../services/gateway/bookings/submit';
 import { createRedis, RedisClient } from '../../shared/redis';
 import { onCleanup } from '../support/cleanup';
 import { createShow, createUsers, TestUser } from '../support/fixtures';
@@ -61,9 +62,9 @@ describe('ops: graceful shutdown on SIGTERM', function () {
     console.log(`      first worker stored ${doneByFirst}/${BURST} before SIGTERM; the second finished the rest in ${ms} ms`);
   });
 
-  it('when the gateway gets SIGTERM while callers await their outcome, then each gets 202 with its job, it exits 0, and every job is still done later', async () => {
-    const show = await createShow({ total_seats: 50 });
-    const callers = users.slice(0, 20);
+  it('when the gateway gets SIGTERM while more callers await their outcome than it looks up at once, then each gets 202 with its job, it exits 0, and every job is still done later', async () => {
+    const callers = Array.from({ length: 2 * LOOKUPS_AT_ONCE + 8 }, (_, i) => users[i % users.length]);
+    const show = await createShow({ total_seats: callers.length });
     const pending = Promise.all(callers.map((u, i) => gateway.api.post(`/shows/${show.id}/book`, {
       token: u.token, body: { seat_number: i + 1 }, headers: { Prefer: 'wait=30' },
     })));
