@@ -6,7 +6,6 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../../shared/config';
 import { startWorker } from '../../services/worker/worker';
-import { onCleanup } from '../support/cleanup';
 import { startTestGateway, stopTestGateway } from '../support/gateway';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -143,7 +142,6 @@ describe('ops: docker-compose.yml and Dockerfile', () => {
     // suites that run later with workers of their own (other HOLD_SECONDS, for one).
     const t = await startTestGateway();
     const worker = await startWorker({ metricsPort: 0 });
-    onCleanup(() => worker.close());
     try {
       const check = (env: Record<string, string>) => new Promise<number | null>((resolve) => {
         spawn(process.execPath, [path.join(ROOT, 'bin', 'healthcheck.js')], { env: { ...process.env, ...env }, stdio: 'ignore' }).once('exit', resolve);

@@ -27,16 +27,17 @@ describe('ops: the gateway\'s old-generation growth', function () {
     }
     expect(factors.small.length, 'full collections with a small live heap').to.be.greaterThan(2);
     expect(factors.large.length, 'full collections with a large live heap').to.be.greaterThan(2);
+    const listed = (f: number[]) => `factors ${f.join(', ')}`;
     // The small heap's live size swings as its garbage is dropped (about 10-50 MB), and the
     // factor with it: 40 MB of room is a factor of 2-4 at the low points and about 1.5 at the
     // high ones (V8 prints one decimal).
-    expect(Math.max(...factors.small), `factors ${factors.small.join(', ')}`).to.be.at.least(2);
-    expect(Math.min(...factors.small), `factors ${factors.small.join(', ')}`).to.be.greaterThan(1.4);
+    expect(Math.max(...factors.small), listed(factors.small)).to.be.at.least(2);
+    expect(Math.min(...factors.small), listed(factors.small)).to.be.greaterThan(1.4);
     // The collections while the large heap is being built (no turn of the event loop between
     // them, so the policy has not heard of them yet) still use the small heap's factor; from the
     // first at 1.4 on, every one is at 1.4.
     const first = factors.large.indexOf(1.4);
-    expect(first, `factors ${factors.large.join(', ')}`).to.be.at.least(0);
-    expect(factors.large.slice(first), `factors ${factors.large.join(', ')}`).to.satisfy((f: number[]) => f.length >= 3 && f.every((x) => x === 1.4));
+    expect(first, listed(factors.large)).to.be.at.least(0);
+    expect(factors.large.slice(first), listed(factors.large)).to.satisfy((f: number[]) => f.length >= 3 && f.every((x) => x === 1.4));
   });
 });
