@@ -81,6 +81,18 @@ export interface SpawnOptions {
   nodeArgs?: string[];
 }
 
+/**
+ * How an npm script of the project starts a service, `node [options] bin/run.js <entry>`: the
+ * bench runs the gateway and the workers with the same entry and Node options.
+ */
+export function npmScript(name: string): { nodeArgs: string[]; entry: string } {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const words = (pkg.scripts?.[name] ?? '').trim().split(/\s+/);
+  const run = words.indexOf('bin/run.js');
+  if (words[0] !== 'node' || run < 1 || words.length !== run + 2) throw new Error(`npm script "${name}" is not "node [options] bin/run.js <entry>"`);
+  return { nodeArgs: words.slice(1, run), entry: words[run + 1] };
+}
+
 /** Starts one of the project's entry points as a child process, logging to a file, and waits until it is healthy. */
 export async function spawnEntry(opts: SpawnOptions): Promise<Child> {
   const logFile = path.join(opts.logDir, `${opts.name}.log`);

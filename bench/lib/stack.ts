@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { createDb, ensureDatabase, migrate } from '../../shared/db';
 import { createRedis, deleteKeys } from '../../shared/redis';
-import { Child, freePort, spawnEntry } from './children';
+import { Child, freePort, npmScript, spawnEntry } from './children';
 
 export interface StackOptions {
   /** Run tag: names the database, the queue prefix and the log directory. */
@@ -99,21 +99,20 @@ export class BenchStack {
     return this.profileDir ? ['--cpu-prof', '--cpu-prof-dir', this.profileDir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
   }
 
-  /** `node bin/run.js services/gateway/main` on a free port. */
+  /** `npm run start:gateway` (its Node options and entry point) on a free port. */
   async startGateway(name = 'gateway', env: Record<string, string> = {}): Promise<Child> {
-    const port = await freePort();
-    const child = await spawnEntry({
-      name, entry: 'services/gateway/main', env: { ...this.env, ...env, PORT: String(port) }, port, healthPath: '/healthz', logDir: this.logDir, nodeArgs: this.nodeArgs(name),
-    });
-    this.children.push(child);
-    return child;
+    return this.startScript('start:gateway', name, { ...env, PORT: String(await freePort()) }, 'PORT');
   }
 
-  /** `node bin/run.js services/worker/main`, healthy once its metrics listener answers. */
+  /** `npm run start:worker`, healthy once its metrics listener answers. */
   async startWorker(name: string, env: Record<string, string> = {}): Promise<Child> {
-    const port = await freePort();
+    return this.startScript('start:worker', name, { ...env, METRICS_PORT: String(await freePort()) }, 'METRICS_PORT');
+  }
+
+  private async startScript(script: string, name: string, env: Record<string, string>, portVar: string): Promise<Child> {
+    const { nodeArgs, entry } = npmScript(script);
     const child = await spawnEntry({
-      name, entry: 'services/worker/main', env: { ...this.env, ...env, METRICS_PORT: String(port) }, port, healthPath: '/healthz', logDir: this.logDir, nodeArgs: this.nodeArgs(name),
+      name, entry, env: { ...this.env, ...env }, port: Number(env[portVar]), healthPath: '/healthz', logDir: this.logDir, nodeArgs: [...nodeArgs, ...this.nodeArgs(name)],
     });
     this.children.push(child);
     return child;

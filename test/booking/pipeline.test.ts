@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { expect } from 'chai';
 import { Movie } from '../../shared/db/models';
 import { bullKey } from '../../shared/queue/names';
@@ -65,6 +66,35 @@ describe('booking pipeline: await or poll, jobs, reads', function () {
       expect(res.body.status).to.equal('queued');
       await resume();
       expect((await pollJob(t.api, u.token, res.body.id)).status).to.equal('completed');
+    });
+
+    it("when a caller is awaiting, then Koa's on-finished watch on its response has ended, and the later answer still carries the request id and the security headers", async () => {
+      const [u, { show, resume }] = await Promise.all([createUser(), pausedShow()]);
+      const responses: ServerResponse[] = [];
+      const capture = (req: IncomingMessage, res: ServerResponse) => {
+        if (req.url === `/shows/${show.id}/book`) responses.push(res);
+      };
+      t.gw.server.prependListener('request', capture);
+      try {
+        const waitsBefore = t.gw.deps.waiter.pending;
+        const call = book(t.api, u.token, show.id, { seat_number: 4 }, { Prefer: 'wait=30', 'X-Request-Id': 'awaiting-watch-1' });
+        await eventually(async () => t.gw.deps.waiter.pending === waitsBefore + 1, 10_000, 'the caller waiting');
+        expect(responses).to.have.length(1);
+        const res = responses[0] as ServerResponse & { __onFinished?: unknown };
+        // on-finished marks a watched response with __onFinished and clears it when the watch ends.
+        expect(res).to.have.property('__onFinished', null);
+        expect(res.listenerCount('end')).to.equal(0);
+        expect(res.headersSent).to.equal(false);
+        await resume();
+        const answer = await call;
+        expect(answer.status, answer.text).to.equal(201);
+        expect(answer.headers.get('x-request-id')).to.equal('awaiting-watch-1');
+        expect(answer.headers.get('content-security-policy')).to.equal("default-src 'none';base-uri 'none';form-action 'none';frame-ancestors 'none'");
+        expect(answer.headers.get('cache-control')).to.equal('no-store');
+        expect(answer.body).to.include({ status: 'completed', show_id: show.id });
+      } finally {
+        t.gw.server.off('request', capture);
+      }
     });
 
     it('when awaiting callers hang up, then their waits end at once and their jobs still run to a stored outcome', async () => {
