@@ -83,10 +83,10 @@ export function respondLater(ctx: Context, reply: LaterReply): void {
  * Ends Koa's watch on a response it will not write. Koa watches every response with on-finished
  * (listeners on the response and its socket, and a closure holding the context) only to pass a
  * socket error to `ctx.onerror`, which does nothing for a response whose socket is gone (and
- * nothing visible in this app, which is `silent`). Held by 10,000 awaiting callers, the watch and
- * the contexts it keeps cost 15-20 MB of RSS. on-finished ends a watch when the response emits
- * `end` (or `finish`): its listeners are removed and Koa's callback runs with no error, a no-op.
- * A ServerResponse never emits `end` itself, and nothing else here listens for it.
+ * nothing visible in this app, which is `silent`). Held by 10,000 awaiting callers, the watch
+ * and the contexts it keeps cost about 10-20 MB of RSS. on-finished ends a watch when the
+ * response emits `end` (or `finish`): its listeners are removed and Koa's callback runs with no
+ * error, a no-op. A ServerResponse never emits `end` itself, and nothing else here listens for it.
  */
 function releaseKoaWatch(ctx: Context) {
   ctx.res.emit('end');
