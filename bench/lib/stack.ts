@@ -101,18 +101,21 @@ export class BenchStack {
 
   /** `npm run start:gateway` (its Node options and entry point) on a free port. */
   async startGateway(name = 'gateway', env: Record<string, string> = {}): Promise<Child> {
-    return this.startScript('start:gateway', name, { ...env, PORT: String(await freePort()) }, 'PORT');
+    const port = await freePort();
+    return this.startScript('start:gateway', name, { ...env, PORT: String(port) }, port);
   }
 
   /** `npm run start:worker`, healthy once its metrics listener answers. */
   async startWorker(name: string, env: Record<string, string> = {}): Promise<Child> {
-    return this.startScript('start:worker', name, { ...env, METRICS_PORT: String(await freePort()) }, 'METRICS_PORT');
+    const port = await freePort();
+    return this.startScript('start:worker', name, { ...env, METRICS_PORT: String(port) }, port);
   }
 
-  private async startScript(script: string, name: string, env: Record<string, string>, portVar: string): Promise<Child> {
+  /** An npm script's entry point with its Node options, healthy once `port` answers /healthz. */
+  private async startScript(script: string, name: string, env: Record<string, string>, port: number): Promise<Child> {
     const { nodeArgs, entry } = npmScript(script);
     const child = await spawnEntry({
-      name, entry, env: { ...this.env, ...env }, port: Number(env[portVar]), healthPath: '/healthz', logDir: this.logDir, nodeArgs: [...nodeArgs, ...this.nodeArgs(name)],
+      name, entry, env: { ...this.env, ...env }, port, healthPath: '/healthz', logDir: this.logDir, nodeArgs: [...nodeArgs, ...this.nodeArgs(name)],
     });
     this.children.push(child);
     return child;

@@ -66,7 +66,6 @@ export function respondLater(ctx: Context, reply: LaterReply): void {
     // Whatever Koa or a middleware set on the response itself (status, headers) is still there.
     const out = app.createContext(req, res) as Context;
     out.state = state;
-    out.respond = false;
     try {
       res.off('close', gone);
       put(out);
@@ -93,23 +92,15 @@ function releaseKoaWatch(ctx: Context) {
 }
 
 /**
- * Lets go of what a waiting request no longer needs (the answer, its log line and its metrics only
- * need the request id and start time, the route, the path parameters, the caller and the request's
- * logger): the token's claims, the request's headers, the body as text and parsed, the router's
- * match. Koa keeps the context until the answer is written, so whatever it still points to is held
- * once per waiting caller.
+ * Lets go of what a waiting request no longer needs of what it still holds: the answer, its log
+ * line and its metrics only need the request id and start time, the route, the path parameters,
+ * the caller and the request's logger of its state, and none of its headers. (The Koa context it
+ * came in with is not held while it waits, nor anything only that context points to: the body,
+ * the router's match.)
  */
 function travelLight(ctx: Context) {
   const { requestId, startedAt, route, params, user, log } = ctx.state;
   ctx.state = { requestId, startedAt, route, params, user, log };
-  ctx.request.body = undefined;
-  const raw = ctx as unknown as { request: { rawBody?: string }; req: { rawBody?: string }; matched?: unknown; captures?: unknown; params?: unknown };
-  raw.request.rawBody = undefined;
-  raw.req.rawBody = undefined;
-  raw.matched = undefined;
-  raw.captures = undefined;
-  raw.params = undefined;
-  // Its headers have been read: the answer, its log line and its metrics need none of them.
   ctx.req.headers = {};
   ctx.req.rawHeaders = [];
 }
