@@ -1,10 +1,11 @@
 import { rowStarts } from './layout';
+import type { TakenSeats } from './seat-set';
 
 export interface BestAvailableInput {
   /** Seats per row, row A (nearest the screen) first. */
   rowLengths: number[];
   /** Seat numbers already booked or held. */
-  taken: Set<number>;
+  taken: TakenSeats;
   quantity: number;
   allowSplit: boolean;
 }
@@ -34,7 +35,7 @@ const better = (a: Score, b: Score) =>
         : a.row > b.row;
 
 /** Free runs of one row as [first column, length] pairs (columns are 1-based). */
-function freeRuns(len: number, start: number, taken: Set<number>): [number, number][] {
+function freeRuns(len: number, start: number, taken: TakenSeats): [number, number][] {
   const runs: [number, number][] = [];
   let run = 0;
   for (let col = 1; col <= len + 1; col++) {
@@ -49,7 +50,7 @@ function freeRuns(len: number, start: number, taken: Set<number>): [number, numb
 }
 
 /** The best block of `size` adjacent seats in one row, or undefined when no row has room. */
-function bestBlock(rowLengths: number[], taken: Set<number>, size: number): Placement | undefined {
+function bestBlock(rowLengths: number[], taken: TakenSeats, size: number): Placement | undefined {
   const starts = rowStarts(rowLengths);
   const ideal = idealRow(rowLengths.length);
   // Rows nearest the ideal come first: once a block strands nobody, a farther row cannot win.
@@ -60,16 +61,32 @@ function bestBlock(rowLengths: number[], taken: Set<number>, size: number): Plac
   let bestStart = 0;
   for (const r of order) {
     const len = rowLengths[r];
+    const start = starts[r];
     candidate.row = r;
     candidate.rowDistance = Math.abs(r - ideal);
     if (best.row >= 0 && best.orphans === 0 && candidate.rowDistance > best.rowDistance) break;
-    for (const [runStart, runLength] of freeRuns(len, starts[r], taken)) {
-      for (let col = runStart; col + size <= runStart + runLength; col++) {
-        candidate.orphans = Number(col - runStart === 1) + Number(runStart + runLength - (col + size) === 1);
-        candidate.centreOffset = Math.abs(col + (size - 1) / 2 - (len + 1) / 2);
+    // Within a free run, a block strands a seat only one column in from either end, so the best
+    // column is among the three at each end and those within two of the centred one: the others
+    // are passed over (a hall's rows can be thousands of seats wide).
+    const centred = (len + 1) / 2 - (size - 1) / 2;
+    const windowStart = Math.floor(centred) - 2;
+    const windowEnd = Math.ceil(centred) + 2;
+    for (let col = 1; col <= len;) {
+      if (taken.has(start + col - 1)) {
+        col++;
+        continue;
+      }
+      const runStart = col;
+      while (col <= len && !taken.has(start + col - 1)) col++;
+      // The last column a block fits at: the run ends at col - 1.
+      const last = col - size;
+      for (let c = runStart; c <= last; c++) {
+        if (c > runStart + 2 && c < last - 2 && (c < windowStart || c > windowEnd)) c = c < windowStart ? Math.min(windowStart, last - 2) : last - 2;
+        candidate.orphans = Number(c - runStart === 1) + Number(last - c === 1);
+        candidate.centreOffset = Math.abs(c + (size - 1) / 2 - (len + 1) / 2);
         if (best.row < 0 || better(candidate, best)) {
           Object.assign(best, candidate);
-          bestStart = starts[r] + col - 1;
+          bestStart = start + c - 1;
         }
       }
     }
@@ -78,20 +95,21 @@ function bestBlock(rowLengths: number[], taken: Set<number>, size: number): Plac
   return { ...best, seats: Array.from({ length: size }, (_, i) => bestStart + i) };
 }
 
-const longestRun = (rowLengths: number[], taken: Set<number>) => {
+const longestRun = (rowLengths: number[], taken: TakenSeats) => {
   const starts = rowStarts(rowLengths);
   return Math.max(0, ...rowLengths.flatMap((len, r) => freeRuns(len, starts[r], taken).map(([, n]) => n)));
 };
 
 /** Splits over rows in as few blocks as it can: the longest block that fits, placed best, then the rest. */
-function splitAcrossRows(rowLengths: number[], taken: Set<number>, quantity: number): number[] | undefined {
-  const chosen = new Set(taken);
+function splitAcrossRows(rowLengths: number[], taken: TakenSeats, quantity: number): number[] | undefined {
   const seats: number[] = [];
+  const mine = new Set<number>();
+  const chosen: TakenSeats = { has: (seat) => taken.has(seat) || mine.has(seat) };
   while (seats.length < quantity) {
     const size = Math.min(quantity - seats.length, longestRun(rowLengths, chosen));
     if (size === 0) return undefined;
     for (const seat of bestBlock(rowLengths, chosen, size)!.seats) {
-      chosen.add(seat);
+      mine.add(seat);
       seats.push(seat);
     }
   }

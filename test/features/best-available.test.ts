@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { bestAvailable, idealRow } from '../../shared/seating/best-available';
 import { rowStarts, seatLabel, seatPosition } from '../../shared/seating/layout';
+import { SeatSet } from '../../shared/seating/seat-set';
 import { checkInvariants } from '../support/invariants';
 import { createShow, createUser, createUsers } from '../support/fixtures';
 import { startTestGateway, stopTestGateway, testDb, TestGateway } from '../support/gateway';
@@ -138,6 +139,45 @@ describe('best available: choosing seats on tricky maps', () => {
       const fewest = Math.min(...fits.flatMap((f) => Array.from({ length: f[2] - quantity + 1 }, (_, i) => orphans(f[1] + i, f))));
       expect(chosen).to.equal(fewest);
     }), { numRuns: 500 });
+  });
+
+  it('when rows are wide and maps random, then the block is the one found by scoring every block of every row', () => {
+    // The rules written out the slow way: every block of every free run scored; fewest orphans,
+    // then nearest row to the ideal, then most central, then the row further back; the first
+    // found wins a tie (rows nearest the ideal first, behind before in front; columns left to right).
+    const slowest = (rows: number[], taken: Set<number>, size: number) => {
+      const ideal = idealRow(rows.length);
+      const order = rows.map((_, r) => r).sort((x, y) => Math.abs(x - ideal) - Math.abs(y - ideal) || y - x);
+      const less = (a: number[], b: number[]) => {
+        const i = a.findIndex((k, j) => k !== b[j]);
+        return i >= 0 && a[i] < b[i];
+      };
+      let best: { key: number[]; seats: number[] } | undefined;
+      for (const [r, c, n] of order.flatMap((r) => runs(rows, taken).filter(([row]) => row === r))) {
+        for (let col = c; col + size <= c + n; col++) {
+          const key = [Number(col - c === 1) + Number(c + n - (col + size) === 1), Math.abs(r - ideal), Math.abs(col + (size - 1) / 2 - (rows[r] + 1) / 2), -r];
+          if (!best || less(key, best.key)) best = { key, seats: Array.from({ length: size }, (_, i) => rowStarts(rows)[r] + col - 1 + i) };
+        }
+      }
+      return best?.seats;
+    };
+    const map = fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 6 }).chain((rows) => {
+      const total = rows.reduce((a, b) => a + b, 0);
+      return fc.record({
+        rows: fc.constant(rows),
+        taken: fc.uniqueArray(fc.integer({ min: 1, max: total }), { maxLength: total }),
+        quantity: fc.integer({ min: 1, max: 8 }),
+      });
+    });
+    fc.assert(fc.property(map, ({ rows, taken, quantity }) => {
+      const takenSet = new Set(taken);
+      const expected = slowest(rows, takenSet, quantity);
+      expect(bestAvailable({ rowLengths: rows, taken: takenSet, quantity, allowSplit: false })).to.deep.equal(expected);
+      // The worker's seat map keeps its taken seats as a bitmap: the same choice, split or not.
+      const bitmap = new SeatSet(taken, rows.reduce((a, b) => a + b, 0));
+      expect(bestAvailable({ rowLengths: rows, taken: bitmap, quantity, allowSplit: false })).to.deep.equal(expected);
+      expect(bestAvailable({ rowLengths: rows, taken: bitmap, quantity, allowSplit: true })).to.deep.equal(bestAvailable({ rowLengths: rows, taken: takenSet, quantity, allowSplit: true }));
+    }), { numRuns: 2000 });
   });
 });
 

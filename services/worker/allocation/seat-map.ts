@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { SeatSet } from '../../../shared/seating/seat-set';
 
 /** What best-available needs to know about a show, read once under the show's lock. */
 export interface SeatMap {
@@ -7,7 +8,7 @@ export interface SeatMap {
   activeSeats: number;
   started: boolean;
   /** Seats booked or held. */
-  taken: Set<number>;
+  taken: SeatSet;
 }
 
 /** The show's layout and taken seats in one round trip (undefined for an unknown show). Call under the show's lock. */
@@ -19,7 +20,7 @@ export async function loadSeatMap(trx: Knex.Transaction, showId: number): Promis
       FROM shows s WHERE s.id = ?`, [showId]);
   const row = res.rows[0] as { row_lengths: number[]; total_seats: number; active_seats: number; started: boolean; taken: number[] } | undefined;
   if (!row) return undefined;
-  return { rowLengths: row.row_lengths, totalSeats: row.total_seats, activeSeats: row.active_seats, started: row.started, taken: new Set(row.taken) };
+  return { rowLengths: row.row_lengths, totalSeats: row.total_seats, activeSeats: row.active_seats, started: row.started, taken: new SeatSet(row.taken, row.total_seats) };
 }
 
 /** Marks seats taken (a booking the caller expects to succeed). */
