@@ -34,19 +34,17 @@ const better = (a: Score, b: Score) =>
       : a.centreOffset !== b.centreOffset ? a.centreOffset < b.centreOffset
         : a.row > b.row;
 
-/** Free runs of one row as [first column, length] pairs (columns are 1-based). */
-function freeRuns(len: number, start: number, taken: TakenSeats): [number, number][] {
-  const runs: [number, number][] = [];
-  let run = 0;
-  for (let col = 1; col <= len + 1; col++) {
-    if (col <= len && !taken.has(start + col - 1)) {
-      run++;
-    } else if (run > 0) {
-      runs.push([col - run, run]);
-      run = 0;
+/** Calls `visit` with each free run of one row: its first column (1-based) and its length. */
+function forEachFreeRun(len: number, start: number, taken: TakenSeats, visit: (runStart: number, runLength: number) => void): void {
+  for (let col = 1; col <= len;) {
+    if (taken.has(start + col - 1)) {
+      col++;
+      continue;
     }
+    const runStart = col;
+    while (col <= len && !taken.has(start + col - 1)) col++;
+    visit(runStart, col - runStart);
   }
-  return runs;
 }
 
 /** The best block of `size` adjacent seats in one row, or undefined when no row has room. */
@@ -71,15 +69,9 @@ function bestBlock(rowLengths: number[], taken: TakenSeats, size: number): Place
     const centred = (len + 1) / 2 - (size - 1) / 2;
     const windowStart = Math.floor(centred) - 2;
     const windowEnd = Math.ceil(centred) + 2;
-    for (let col = 1; col <= len;) {
-      if (taken.has(start + col - 1)) {
-        col++;
-        continue;
-      }
-      const runStart = col;
-      while (col <= len && !taken.has(start + col - 1)) col++;
-      // The last column a block fits at: the run ends at col - 1.
-      const last = col - size;
+    forEachFreeRun(len, start, taken, (runStart, runLength) => {
+      // The last column a block fits at.
+      const last = runStart + runLength - size;
       for (let c = runStart; c <= last; c++) {
         if (c > runStart + 2 && c < last - 2 && (c < windowStart || c > windowEnd)) c = c < windowStart ? Math.min(windowStart, last - 2) : last - 2;
         candidate.orphans = Number(c - runStart === 1) + Number(last - c === 1);
@@ -89,7 +81,7 @@ function bestBlock(rowLengths: number[], taken: TakenSeats, size: number): Place
           bestStart = start + c - 1;
         }
       }
-    }
+    });
   }
   if (best.row < 0) return undefined;
   return { ...best, seats: Array.from({ length: size }, (_, i) => bestStart + i) };
@@ -97,7 +89,9 @@ function bestBlock(rowLengths: number[], taken: TakenSeats, size: number): Place
 
 const longestRun = (rowLengths: number[], taken: TakenSeats) => {
   const starts = rowStarts(rowLengths);
-  return Math.max(0, ...rowLengths.flatMap((len, r) => freeRuns(len, starts[r], taken).map(([, n]) => n)));
+  let longest = 0;
+  rowLengths.forEach((len, r) => forEachFreeRun(len, starts[r], taken, (_, runLength) => { longest = Math.max(longest, runLength); }));
+  return longest;
 };
 
 /** Splits over rows in as few blocks as it can: the longest block that fits, placed best, then the rest. */

@@ -10,15 +10,10 @@ export interface TakenSeats {
  */
 export class SeatSet implements TakenSeats {
   private bits: Uint8Array;
-  private count = 0;
 
   constructor(seats: Iterable<number> = [], capacity = 0) {
     this.bits = new Uint8Array(capacity + 1);
     for (const seat of seats) this.add(seat);
-  }
-
-  get size(): number {
-    return this.count;
   }
 
   has(seat: number): boolean {
@@ -31,10 +26,7 @@ export class SeatSet implements TakenSeats {
       grown.set(this.bits);
       this.bits = grown;
     }
-    if (this.bits[seat] !== 1) {
-      this.bits[seat] = 1;
-      this.count++;
-    }
+    this.bits[seat] = 1;
     return this;
   }
 }
