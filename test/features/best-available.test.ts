@@ -17,6 +17,18 @@ const fullRows = (rows: number[], ...letters: string[]) =>
   new Set(letters.flatMap((r) => Array.from({ length: rows[r.charCodeAt(0) - 65] }, (_, i) => seats(rows, `${r}${i + 1}`)[0])));
 const labels = (rows: number[], picked: number[] | undefined) => picked?.map((s) => seatLabel(rows, s));
 
+/** Random halls (rows up to `width` seats, up to `rows` rows), random taken seats and a request. */
+const randomMap = (max: { width: number; rows: number; quantity: number }) =>
+  fc.array(fc.integer({ min: 1, max: max.width }), { minLength: 1, maxLength: max.rows }).chain((rows) => {
+    const total = rows.reduce((a, b) => a + b, 0);
+    return fc.record({
+      rows: fc.constant(rows),
+      taken: fc.uniqueArray(fc.integer({ min: 1, max: total }), { maxLength: total }),
+      quantity: fc.integer({ min: 1, max: max.quantity }),
+      allowSplit: fc.boolean(),
+    });
+  });
+
 /** Free runs of every row, as [row, first column, length]. */
 function runs(rows: number[], taken: Set<number>): [number, number, number][] {
   const out: [number, number, number][] = [];
@@ -109,15 +121,7 @@ describe('best available: choosing seats on tricky maps', () => {
   });
 
   it('when maps are random, then the seats are free, distinct, adjacent unless split, and orphan-free whenever that was possible', () => {
-    const map = fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 8 }).chain((rows) => {
-      const total = rows.reduce((a, b) => a + b, 0);
-      return fc.record({
-        rows: fc.constant(rows),
-        taken: fc.uniqueArray(fc.integer({ min: 1, max: total }), { maxLength: total }),
-        quantity: fc.integer({ min: 1, max: 6 }),
-        allowSplit: fc.boolean(),
-      });
-    });
+    const map = randomMap({ width: 12, rows: 8, quantity: 6 });
     fc.assert(fc.property(map, ({ rows, taken, quantity, allowSplit }) => {
       const takenSet = new Set(taken);
       const picked = bestAvailable({ rowLengths: rows, taken: takenSet, quantity, allowSplit });
@@ -161,14 +165,7 @@ describe('best available: choosing seats on tricky maps', () => {
       }
       return best?.seats;
     };
-    const map = fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 6 }).chain((rows) => {
-      const total = rows.reduce((a, b) => a + b, 0);
-      return fc.record({
-        rows: fc.constant(rows),
-        taken: fc.uniqueArray(fc.integer({ min: 1, max: total }), { maxLength: total }),
-        quantity: fc.integer({ min: 1, max: 8 }),
-      });
-    });
+    const map = randomMap({ width: 60, rows: 6, quantity: 8 });
     fc.assert(fc.property(map, ({ rows, taken, quantity }) => {
       const takenSet = new Set(taken);
       const expected = slowest(rows, takenSet, quantity);
